@@ -1,0 +1,17 @@
+//! The reference interpreter: DESIGN.md's "Meaning" evaluated directly on the IR.
+//!
+//! It is slow and obviously right; the compiled decision graph must agree with it on
+//! every profile (tests and proptests check this).
+
+use crate::check::ir::Ir;
+use crate::decision::Decision;
+
+/// The decision for dense profile `values` (one per fact, validated).
+pub fn decide(ir: &Ir, values: &[i64]) -> Decision {
+    Decision::assemble(
+        ir,
+        |d| ir.denies[d].when.eval(values),
+        |p| ir.paths[p].when.eval(values),
+        |m| ir.methods[m].requires.eval(values),
+    )
+}

@@ -1,0 +1,250 @@
+//! # regain — account-recovery policies: language, compiler, analyser, simulator
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! source ──syntax──▶ AST (spans) ──check──▶ IR (indices, typed) ──graph::compile──▶ decision graph
+//!                                              │                                      │
+//!                                       interp (the oracle)                  Engine::evaluate
+//! ```
+//!
+//! ```
+//! let source = r#"
+//!   policy demo
+//!   facts { phone.active: bool  questions.set: int 0..5 }
+//!   methods {
+//!     sms_code: possession restricted requires phone.active
+//!     questions: knowledge requires questions.set >= 2
+//!   }
+//!   path sms { steps sms_code grants reset_password notify sms_code }
+//!   path questions { steps questions grants reset_password }
+//! "#;
+//! let policy = regain::Policy::parse(source)?;
+//! let engine = regain::Engine::new(&policy)?;
+//! let profile = engine.profile_from_json(r#"{"phone": {"active": false}, "questions.set": 3}"#)?;
+//! let decision = engine.evaluate(&profile);
+//! assert_eq!(decision.kind(), regain::DecisionKind::Allow);
+//! assert_eq!(decision.path_names(), ["questions"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod decision;
+pub mod diagnostic;
+pub mod explain;
+pub mod graph;
+pub mod interp;
+pub mod profile;
+pub mod source;
+pub mod syntax;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use check::ir::Ir;
+pub use decision::{Decision, DecisionKind, Offer};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+pub use graph::compile::{CompileError, CompileOptions};
+pub use graph::DecisionGraph;
+pub use profile::{Profile, ProfileBuilder, ProfileError};
+
+/// A parsed and checked policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    ir: Arc<Ir>,
+    name: String,
+    source: Arc<str>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Policy {
+    /// Parse and check a policy. The error holds every diagnostic (errors and warnings).
+    pub fn parse(source: &str) -> Result<Policy, Diagnostics> {
+        Policy::parse_named("<policy>", source)
+    }
+
+    /// Like [`Policy::parse`], naming the file in diagnostics' locations.
+    pub fn parse_named(name: &str, source: &str) -> Result<Policy, Diagnostics> {
+        let src: Arc<str> = Arc::from(source);
+        let diags = |items| Diagnostics {
+            name: name.to_string(),
+            source: src.clone(),
+            items,
+        };
+        let file = syntax::parse(source).map_err(diags)?;
+        let (ir, items) = check::check(&file);
+        match ir {
+            Some(ir) => Ok(Policy {
+                ir: Arc::new(ir),
+                name: name.to_string(),
+                source: src.clone(),
+                warnings: items,
+            }),
+            None => Err(diags(items)),
+        }
+    }
+
+    /// The checked form: facts, methods, deny rules and paths by index.
+    pub fn ir(&self) -> &Ir {
+        &self.ir
+    }
+
+    /// The file name given to [`Policy::parse_named`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The source text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The warnings found while checking.
+    pub fn warnings(&self) -> Diagnostics {
+        Diagnostics {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            items: self.warnings.clone(),
+        }
+    }
+
+    /// A profile from JSON text (nested or dotted keys), validated against the facts.
+    pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
+        let node = profile::parse_json(json)?;
+        Ok(Profile::from_values(profile::values_from_node(&self.ir, &node)?))
+    }
+
+    /// A profile from YAML text.
+    pub fn profile_from_yaml(&self, yaml: &str) -> Result<Profile, ProfileError> {
+        let node = profile::parse_yaml(yaml)?;
+        Ok(Profile::from_values(profile::values_from_node(&self.ir, &node)?))
+    }
+
+    /// The decision of the reference interpreter (slow; the oracle the graph is tested
+    /// against). Use [`Engine::evaluate`] in services.
+    pub fn decide(&self, profile: &Profile) -> Decision {
+        if profile.values.len() != self.ir.facts.len() {
+            return Decision::fail_closed();
+        }
+        interp::decide(&self.ir, &profile.values)
+    }
+}
+
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// A compiled policy, ready to evaluate profiles. `Send + Sync`; evaluation never
+/// allocates, never panics and never fails once a profile is validated.
+#[derive(Debug)]
+pub struct Engine {
+    policy: Policy,
+    graph: DecisionGraph,
+    stamp: u64,
+    fail_closed: Decision,
+}
+
+impl Engine {
+    /// Compile a policy with the default node limit.
+    pub fn new(policy: &Policy) -> Result<Engine, CompileError> {
+        Engine::with_options(policy, CompileOptions::default())
+    }
+
+    /// Compile a policy with explicit options.
+    pub fn with_options(policy: &Policy, opts: CompileOptions) -> Result<Engine, CompileError> {
+        // The recursion depth of compilation grows with the number of facts; run it on a
+        // thread with a generous stack so that large policies never overflow.
+        let ir = policy.ir.clone();
+        let compiled = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("regain-compile".into())
+                .stack_size(256 << 20)
+                .spawn_scoped(s, || graph::compile::compile(&ir, opts))
+                .map(|h| h.join())
+        });
+        let compiled = match compiled {
+            Ok(Ok(r)) => r?,
+            // No thread could be started, or it failed: compile here instead.
+            _ => graph::compile::compile(&ir, opts)?,
+        };
+        Ok(Engine {
+            policy: policy.clone(),
+            graph: DecisionGraph::new(compiled),
+            stamp: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
+            fail_closed: Decision::fail_closed(),
+        })
+    }
+
+    /// The policy this engine was compiled from.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The decision graph.
+    pub fn graph(&self) -> &DecisionGraph {
+        &self.graph
+    }
+
+    fn finish(&self, values: Vec<i64>) -> Profile {
+        let classes: Vec<u32> = values
+            .iter()
+            .zip(&self.graph.c.classes)
+            .map(|(v, c)| c.of(*v).unwrap_or(0))
+            .collect();
+        Profile {
+            values: values.into_boxed_slice(),
+            classes: classes.into_boxed_slice(),
+            stamp: self.stamp,
+        }
+    }
+
+    /// A validated profile from JSON text, with its value classes computed once.
+    pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
+        let node = profile::parse_json(json)?;
+        Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
+    }
+
+    /// A validated profile from YAML text.
+    pub fn profile_from_yaml(&self, yaml: &str) -> Result<Profile, ProfileError> {
+        let node = profile::parse_yaml(yaml)?;
+        Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
+    }
+
+    /// A validated profile from an already-parsed JSON value.
+    pub fn profile_from_value(&self, value: &serde_json::Value) -> Result<Profile, ProfileError> {
+        let node: profile::Node = serde::Deserialize::deserialize(value)
+            .map_err(|e: serde_json::Error| ProfileError { fact: None, message: e.to_string() })?;
+        Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
+    }
+
+    /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.
+    pub fn builder(&self) -> ProfileBuilder<'_> {
+        ProfileBuilder::new(&self.policy.ir, self)
+    }
+
+    /// The decision for a profile. Allocation-free. A profile built by another engine is
+    /// classified on the fly; one of another policy's shape fails closed (deny).
+    #[inline]
+    pub fn evaluate(&self, profile: &Profile) -> &Decision {
+        let found = if profile.stamp == self.stamp {
+            let classes = &profile.classes;
+            self.graph.walk(|f| classes.get(f).copied())
+        } else if profile.values.len() == self.policy.ir.facts.len() {
+            let cls = &self.graph.c.classes;
+            let values = &profile.values;
+            self.graph
+                .walk(|f| values.get(f).and_then(|v| cls.get(f).and_then(|c| c.of(*v))))
+        } else {
+            None
+        };
+        found
+            .and_then(|d| self.graph.c.decisions.get(d))
+            .unwrap_or(&self.fail_closed)
+    }
+}
+
+impl profile::Finish for Engine {
+    fn finish(&self, values: Vec<i64>) -> Profile {
+        Engine::finish(self, values)
+    }
+}

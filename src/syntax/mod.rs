@@ -1,0 +1,6 @@
+//! Syntax: the pest grammar (`grammar/regain.pest`) and the typed AST it is turned into.
+
+pub mod ast;
+mod parser;
+
+pub use parser::{is_keyword, parse, KEYWORDS, MAX_NESTING, MAX_SOURCE_BYTES};

@@ -1,0 +1,742 @@
+//! Pest pairs → typed AST. One function per grammar rule; no `unwrap` on the pairs.
+
+use pest::iterators::{Pair, Pairs};
+use pest::Parser as _;
+
+use super::ast::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/regain.pest"]
+struct Grammar;
+
+/// The largest source accepted (DESIGN.md: 1 MiB).
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+/// The deepest expression nesting accepted: each `(` and each `not` counts one.
+pub const MAX_NESTING: usize = 64;
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// Parse a policy source into its AST. Syntax errors stop at the first one (pest does not
+/// recover); errors found while building the tree (integer overflow…) are all returned.
+pub fn parse(source: &str) -> std::result::Result<File, Vec<Diagnostic>> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(vec![Diagnostic::new(
+            Code::E0017,
+            Span::new(0, 0),
+            format!(
+                "the policy is {} bytes; the limit is {} bytes (1 MiB)",
+                source.len(),
+                MAX_SOURCE_BYTES
+            ),
+            "file starts here",
+        )
+        .with_help("split the policy, or generate a smaller one")]);
+    }
+    if let Some(d) = check_nesting(source) {
+        return Err(vec![d]);
+    }
+    let mut pairs = Grammar::parse(Rule::file, source).map_err(|e| vec![syntax_error(source, e)])?;
+    let file = pairs.next().ok_or_else(|| vec![internal(Span::new(0, 0))])?;
+    let mut b = Builder { errors: Vec::new() };
+    let f = b.file(file).map_err(|d| vec![d])?;
+    if b.errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(b.errors)
+    }
+}
+
+/// A lexical pre-pass that bounds expression nesting before the recursive-descent parser
+/// runs, so that 10,000 `(` or `not` report an error instead of overflowing the stack.
+fn check_nesting(source: &str) -> Option<Diagnostic> {
+    let b = source.as_bytes();
+    let mut i = 0;
+    // Per open parenthesis: the `not`s pending outside it.
+    let mut stack: Vec<usize> = Vec::new();
+    let mut outer_nots = 0usize; // sum of the stack
+    let mut nots = 0usize; // pending `not`s at the current level
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                nots = 0;
+                continue;
+            }
+            b'(' => {
+                stack.push(nots);
+                outer_nots += nots;
+                nots = 0;
+                let depth = stack.len() + outer_nots;
+                if depth > MAX_NESTING {
+                    return Some(too_deep(i, i + 1));
+                }
+            }
+            b')' => {
+                if let Some(n) = stack.pop() {
+                    outer_nots -= n;
+                }
+                nots = 0;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
+                    i += 1;
+                }
+                if &b[start..i] == b"not" {
+                    nots += 1;
+                    if stack.len() + outer_nots + nots > MAX_NESTING {
+                        return Some(too_deep(start, i));
+                    }
+                } else {
+                    nots = 0;
+                }
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => nots = 0,
+        }
+        i += 1;
+    }
+    None
+}
+
+fn too_deep(start: usize, end: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0016,
+        Span::new(start, end),
+        format!("expression nested more than {MAX_NESTING} levels deep"),
+        format!("level {} starts here", MAX_NESTING + 1),
+    )
+    .with_help("each `(` and each `not` counts one level; flatten the condition or split it across rules")
+}
+
+fn internal(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0001,
+        span,
+        "internal error: the parse tree did not have the expected shape",
+        "here",
+    )
+    .with_help("this is a bug in regain; please report it with the policy")
+}
+
+/// What a user calls each token the grammar expects.
+fn rule_name(r: Rule) -> &'static str {
+    match r {
+        Rule::ident | Rule::method_step | Rule::variant => "a name",
+        Rule::fact_name | Rule::fact_ref => "a fact name",
+        Rule::int | Rule::int_lit => "an integer",
+        Rule::duration => "a duration like `48h`",
+        Rule::string | Rule::string_inner => "a quoted string",
+        Rule::escape => "`\\\"` or `\\\\`",
+        Rule::kw_policy => "`policy`",
+        Rule::kw_facts | Rule::facts => "`facts`",
+        Rule::kw_methods | Rule::methods => "`methods`",
+        Rule::kw_deny | Rule::deny => "`deny`",
+        Rule::kw_path | Rule::path => "`path`",
+        Rule::kw_when | Rule::when_clause => "`when`",
+        Rule::kw_steps | Rule::steps_clause => "`steps`",
+        Rule::kw_then => "`then`",
+        Rule::kw_grants | Rule::grants_clause => "`grants`",
+        Rule::kw_wait | Rule::wait_clause => "`wait`",
+        Rule::kw_notify | Rule::notify_clause => "`notify`",
+        Rule::kw_any | Rule::any_step => "`any`",
+        Rule::kw_of => "`of`",
+        Rule::kw_requires | Rule::requires => "`requires`",
+        Rule::kw_restricted | Rule::restricted => "`restricted`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_not | Rule::not_expr => "`not`",
+        Rule::kw_in => "`in`",
+        Rule::kw_true | Rule::true_lit => "`true`",
+        Rule::kw_false | Rule::false_lit => "`false`",
+        Rule::bool_lit => "`true` or `false`",
+        Rule::kw_bool | Rule::bool_type => "`bool`",
+        Rule::kw_int | Rule::int_type => "`int`",
+        Rule::enum_type => "enum variants `a | b`",
+        Rule::factor => "a factor (`knowledge`, `possession`, `inherence`, `document`, `human`)",
+        Rule::cmp_op => "a comparison operator",
+        Rule::comparison | Rule::in_list | Rule::expr | Rule::and_expr => "an expression",
+        Rule::paren => "`(`",
+        Rule::EOI => "end of file",
+        Rule::fact_decl => "a fact declaration",
+        Rule::method_decl => "a method declaration",
+        Rule::file => "`policy`",
+        _ => "more input",
+    }
+}
+
+fn syntax_error(source: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = token_at(source, pos);
+    let end = pos + found.len().max(if pos < source.len() { 1 } else { 0 });
+    let mut end = end.min(source.len());
+    while !source.is_char_boundary(end) {
+        end += 1;
+    }
+    let span = Span::new(pos, end);
+    let found_txt = if found.is_empty() {
+        if pos >= source.len() {
+            "end of file".to_string()
+        } else {
+            format!("`{}`", source[pos..].chars().next().unwrap_or(' '))
+        }
+    } else {
+        format!("`{found}`")
+    };
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().map(|r| rule_name(*r)).collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+        ErrorVariant::CustomError { .. } => vec![],
+    };
+    let expected_txt = match expected.as_slice() {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        many => {
+            let (last, rest) = many.split_last().map(|(l, r)| (*l, r)).unwrap_or(("", &[]));
+            format!("{} or {}", rest.join(", "), last)
+        }
+    };
+    let mut d = Diagnostic::new(
+        Code::E0001,
+        span,
+        format!("expected {expected_txt}, found {found_txt}"),
+        format!("expected {expected_txt}"),
+    );
+    if is_keyword(found) {
+        d = d.with_help(format!(
+            "`{found}` is a reserved keyword and cannot be used as a name; rename it (e.g. `{found}_`)"
+        ));
+    } else if found.contains('.') && expected.contains(&"a name") {
+        d = d.with_help("only fact names may contain dots");
+    } else if found.split('.').any(is_keyword) {
+        d = d.with_help("no part of a dotted fact name may be a keyword");
+    }
+    d
+}
+
+/// The word (identifier, dotted name or number) starting at `pos`, or "".
+fn token_at(source: &str, pos: usize) -> &str {
+    let rest = source.get(pos..).unwrap_or("");
+    let len = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..len]
+}
+
+/// The reserved words of the language.
+pub const KEYWORDS: &[&str] = &[
+    "policy", "facts", "methods", "deny", "path", "when", "steps", "then", "grants", "wait",
+    "notify", "any", "of", "requires", "restricted", "and", "or", "not", "in", "true", "false",
+    "bool", "int", "knowledge", "possession", "inherence", "document", "human",
+];
+
+/// True for a reserved word.
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s)
+}
+
+struct Builder {
+    errors: Vec<Diagnostic>,
+}
+
+fn next<'a>(pairs: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
+    pairs.next().ok_or_else(|| internal(span))
+}
+
+/// Skip keyword tokens, return the next meaningful pair.
+fn next_skip_kw<'a>(pairs: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
+    loop {
+        let p = next(pairs, span)?;
+        if !is_kw_rule(p.as_rule()) {
+            return Ok(p);
+        }
+    }
+}
+
+fn is_kw_rule(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::kw_policy
+            | Rule::kw_facts
+            | Rule::kw_methods
+            | Rule::kw_deny
+            | Rule::kw_path
+            | Rule::kw_when
+            | Rule::kw_steps
+            | Rule::kw_then
+            | Rule::kw_grants
+            | Rule::kw_wait
+            | Rule::kw_notify
+            | Rule::kw_any
+            | Rule::kw_of
+            | Rule::kw_requires
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_in
+            | Rule::kw_int
+            | Rule::EOI
+    )
+}
+
+fn name(p: Pair<'_, Rule>) -> Name {
+    Name {
+        text: p.as_str().to_string(),
+        span: p.as_span().into(),
+    }
+}
+
+/// Unescape a `string` pair (`\"` and `\\` only; the grammar allows nothing else).
+fn string(p: Pair<'_, Rule>) -> String {
+    let raw = p.as_str();
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Builder {
+    fn int(&mut self, p: Pair<'_, Rule>) -> i64 {
+        match p.as_str().parse::<i64>() {
+            Ok(v) => v,
+            Err(_) => {
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::E0022,
+                        p.as_span().into(),
+                        format!("integer `{}` does not fit in 64 bits", p.as_str()),
+                        "too large",
+                    )
+                    .with_help(format!("integers lie in {}..{}", i64::MIN, i64::MAX)),
+                );
+                0
+            }
+        }
+    }
+
+    fn file(&mut self, p: Pair<'_, Rule>) -> Result<File> {
+        let span: Span = p.as_span().into();
+        let mut inner = p.into_inner();
+        let policy_name = name(next_skip_kw(&mut inner, span)?);
+        let mut items = Vec::new();
+        for item in inner {
+            match item.as_rule() {
+                Rule::facts => items.push(Item::Facts(self.facts(item)?)),
+                Rule::methods => items.push(Item::Methods(self.methods(item)?)),
+                Rule::deny => items.push(Item::Deny(self.deny(item)?)),
+                Rule::path => items.push(Item::Path(self.path(item)?)),
+                _ => {}
+            }
+        }
+        Ok(File {
+            name: policy_name,
+            items,
+        })
+    }
+
+    fn facts(&mut self, p: Pair<'_, Rule>) -> Result<FactsBlock> {
+        let span: Span = p.as_span().into();
+        let mut facts = Vec::new();
+        for d in p.into_inner().filter(|d| d.as_rule() == Rule::fact_decl) {
+            facts.push(self.fact_decl(d)?);
+        }
+        Ok(FactsBlock { facts, span })
+    }
+
+    fn fact_decl(&mut self, p: Pair<'_, Rule>) -> Result<FactDecl> {
+        let span: Span = p.as_span().into();
+        let mut inner = p.into_inner();
+        let fact = name(next(&mut inner, span)?);
+        let ty_pair = next(&mut inner, span)?;
+        let ty = match ty_pair.as_rule() {
+            Rule::bool_type => TypeExpr::Bool,
+            Rule::int_type => {
+                let tspan: Span = ty_pair.as_span().into();
+                let mut it = ty_pair.into_inner();
+                let lo_p = next_skip_kw(&mut it, tspan)?;
+                let lo_span: Span = lo_p.as_span().into();
+                let lo = self.int(lo_p);
+                let hi_p = next(&mut it, tspan)?;
+                let hi_span: Span = hi_p.as_span().into();
+                let hi = self.int(hi_p);
+                TypeExpr::Int {
+                    lo,
+                    hi,
+                    span: lo_span.to(hi_span),
+                }
+            }
+            Rule::enum_type => TypeExpr::Enum(ty_pair.into_inner().map(name).collect()),
+            _ => return Err(internal(ty_pair.as_span().into())),
+        };
+        let default = match inner.next() {
+            Some(l) => Some(self.literal(l)?),
+            None => None,
+        };
+        Ok(FactDecl {
+            name: fact,
+            ty,
+            default,
+            span,
+        })
+    }
+
+    fn literal(&mut self, p: Pair<'_, Rule>) -> Result<Literal> {
+        let span: Span = p.as_span().into();
+        let kind = match p.as_rule() {
+            Rule::int_lit => {
+                let i = next(&mut p.into_inner(), span)?;
+                LiteralKind::Int(self.int(i))
+            }
+            Rule::bool_lit => LiteralKind::Bool(p.as_str().trim() == "true"),
+            Rule::variant => LiteralKind::Variant(p.as_str().to_string()),
+            _ => return Err(internal(span)),
+        };
+        Ok(Literal { kind, span })
+    }
+
+    fn methods(&mut self, p: Pair<'_, Rule>) -> Result<MethodsBlock> {
+        let span: Span = p.as_span().into();
+        let mut methods = Vec::new();
+        for d in p.into_inner().filter(|d| d.as_rule() == Rule::method_decl) {
+            methods.push(self.method_decl(d)?);
+        }
+        Ok(MethodsBlock { methods, span })
+    }
+
+    fn method_decl(&mut self, p: Pair<'_, Rule>) -> Result<MethodDecl> {
+        let span: Span = p.as_span().into();
+        let mut inner = p.into_inner();
+        let method = name(next(&mut inner, span)?);
+        let factor = match next(&mut inner, span)?.as_str() {
+            "knowledge" => Factor::Knowledge,
+            "possession" => Factor::Possession,
+            "inherence" => Factor::Inherence,
+            "document" => Factor::Document,
+            _ => Factor::Human,
+        };
+        let mut restricted = false;
+        let mut requires = None;
+        for rest in inner {
+            match rest.as_rule() {
+                Rule::restricted => restricted = true,
+                Rule::requires => {
+                    let rspan: Span = rest.as_span().into();
+                    let e = next_skip_kw(&mut rest.into_inner(), rspan)?;
+                    requires = Some(self.expr(e)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(MethodDecl {
+            name: method,
+            factor,
+            restricted,
+            requires,
+            span,
+        })
+    }
+
+    fn deny(&mut self, p: Pair<'_, Rule>) -> Result<DenyRule> {
+        let span: Span = p.as_span().into();
+        let mut inner = p.into_inner();
+        let s = next_skip_kw(&mut inner, span)?;
+        let reason_span = s.as_span().into();
+        let reason = string(s);
+        let e = next_skip_kw(&mut inner, span)?;
+        Ok(DenyRule {
+            reason,
+            reason_span,
+            when: self.expr(e)?,
+            span,
+        })
+    }
+
+    fn path(&mut self, p: Pair<'_, Rule>) -> Result<PathDecl> {
+        let span: Span = p.as_span().into();
+        let mut inner = p.into_inner();
+        let path_name = name(next_skip_kw(&mut inner, span)?);
+        let mut title = None;
+        let mut clauses = Vec::new();
+        for c in inner {
+            let cspan: Span = c.as_span().into();
+            match c.as_rule() {
+                Rule::string => title = Some(string(c)),
+                Rule::when_clause => {
+                    let e = next_skip_kw(&mut c.into_inner(), cspan)?;
+                    clauses.push(Clause::When(self.expr(e)?, cspan));
+                }
+                Rule::steps_clause => {
+                    let mut steps = Vec::new();
+                    for s in c.into_inner().filter(|s| !is_kw_rule(s.as_rule())) {
+                        steps.push(self.step(s)?);
+                    }
+                    clauses.push(Clause::Steps(steps, cspan));
+                }
+                Rule::grants_clause => {
+                    let g = next_skip_kw(&mut c.into_inner(), cspan)?;
+                    clauses.push(Clause::Grants(name(g), cspan));
+                }
+                Rule::wait_clause => {
+                    let d = next_skip_kw(&mut c.into_inner(), cspan)?;
+                    let text = d.as_str();
+                    let (num, unit) = text.split_at(text.len().saturating_sub(1));
+                    let unit = unit.chars().next().unwrap_or('s');
+                    let dur = match num.parse::<u64>() {
+                        Ok(amount) => Duration { amount, unit },
+                        Err(_) => {
+                            self.errors.push(duration_error(d.as_span().into(), text));
+                            Duration { amount: 0, unit }
+                        }
+                    };
+                    if dur.seconds().is_none() {
+                        self.errors.push(duration_error(d.as_span().into(), text));
+                    }
+                    clauses.push(Clause::Wait(dur, cspan));
+                }
+                Rule::notify_clause => {
+                    let names = c
+                        .into_inner()
+                        .filter(|n| n.as_rule() == Rule::ident)
+                        .map(name)
+                        .collect();
+                    clauses.push(Clause::Notify(names, cspan));
+                }
+                _ => {}
+            }
+        }
+        Ok(PathDecl {
+            name: path_name,
+            title,
+            clauses,
+            span,
+        })
+    }
+
+    fn step(&mut self, p: Pair<'_, Rule>) -> Result<Step> {
+        let span: Span = p.as_span().into();
+        match p.as_rule() {
+            Rule::method_step => Ok(Step::Method(name(next(&mut p.into_inner(), span)?))),
+            Rule::any_step => {
+                let mut inner = p.into_inner().filter(|x| !is_kw_rule(x.as_rule()));
+                let n_pair = inner.next().ok_or_else(|| internal(span))?;
+                let n_span = n_pair.as_span().into();
+                let n = self.int(n_pair);
+                let methods = inner.map(name).collect();
+                Ok(Step::Any {
+                    n,
+                    n_span,
+                    methods,
+                    span,
+                })
+            }
+            _ => Err(internal(span)),
+        }
+    }
+
+    fn expr(&mut self, p: Pair<'_, Rule>) -> Result<Expr> {
+        let span: Span = p.as_span().into();
+        match p.as_rule() {
+            Rule::expr | Rule::and_expr => {
+                let is_or = p.as_rule() == Rule::expr;
+                let mut parts = Vec::new();
+                for x in p.into_inner().filter(|x| !is_kw_rule(x.as_rule())) {
+                    parts.push(self.expr(x)?);
+                }
+                if parts.len() == 1 {
+                    return parts.pop().ok_or_else(|| internal(span));
+                }
+                let kind = if is_or {
+                    ExprKind::Or(parts)
+                } else {
+                    ExprKind::And(parts)
+                };
+                Ok(Expr { kind, span })
+            }
+            Rule::not_expr => {
+                let e = next_skip_kw(&mut p.into_inner(), span)?;
+                Ok(Expr {
+                    kind: ExprKind::Not(Box::new(self.expr(e)?)),
+                    span,
+                })
+            }
+            Rule::paren => {
+                let e = next(&mut p.into_inner(), span)?;
+                Ok(Expr {
+                    kind: ExprKind::Paren(Box::new(self.expr(e)?)),
+                    span,
+                })
+            }
+            Rule::comparison => {
+                let mut inner = p.into_inner();
+                let fact = name(next(&mut inner, span)?);
+                let op = match next(&mut inner, span)?.as_str() {
+                    "==" => CmpOp::Eq,
+                    "!=" => CmpOp::Ne,
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                let lit = self.literal(next(&mut inner, span)?)?;
+                Ok(Expr {
+                    kind: ExprKind::Compare(fact, op, lit),
+                    span,
+                })
+            }
+            Rule::in_list => {
+                let mut inner = p.into_inner().filter(|x| !is_kw_rule(x.as_rule()));
+                let fact = name(inner.next().ok_or_else(|| internal(span))?);
+                let mut lits = Vec::new();
+                for l in inner {
+                    lits.push(self.literal(l)?);
+                }
+                Ok(Expr {
+                    kind: ExprKind::In(fact, lits),
+                    span,
+                })
+            }
+            Rule::true_lit => Ok(Expr {
+                kind: ExprKind::Bool(true),
+                span,
+            }),
+            Rule::false_lit => Ok(Expr {
+                kind: ExprKind::Bool(false),
+                span,
+            }),
+            Rule::fact_ref => Ok(Expr {
+                kind: ExprKind::Fact(name(next(&mut p.into_inner(), span)?)),
+                span,
+            }),
+            _ => Err(internal(span)),
+        }
+    }
+}
+
+fn duration_error(span: Span, text: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0023,
+        span,
+        format!("duration `{text}` is too long"),
+        "does not fit in 64-bit seconds",
+    )
+    .with_help("use a shorter wait")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(src: &str) -> File {
+        match parse(src) {
+            Ok(f) => f,
+            Err(e) => panic!("parse failed: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_every_construct() {
+        let f = ok(r#"
+            # comment
+            policy p
+            facts { a.b: bool  n: int -5..10 = 3  e: x | y | z = y }
+            methods { m: knowledge restricted requires a.b and not (n < 2 or e in [x, y]) k: human }
+            deny "it \"quoted\" \\ here" when n == -1
+            path q "title" {
+              when true or false or a.b != true
+              steps m then any 1 of (m, k)
+              grants reset
+              wait 48h
+              notify m, k
+            }
+        "#);
+        assert_eq!(f.name.text, "p");
+        assert_eq!(f.items.len(), 5);
+        match &f.items[3] {
+            Item::Deny(d) => assert_eq!(d.reason, "it \"quoted\" \\ here"),
+            other => panic!("{other:?}"),
+        }
+        match &f.items[4] {
+            Item::Path(p) => {
+                assert_eq!(p.title.as_deref(), Some("title"));
+                assert_eq!(p.clauses.len(), 5);
+                match &p.clauses[3] {
+                    Clause::Wait(d, _) => assert_eq!(d.seconds(), Some(48 * 3600)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keywords_are_reserved_but_prefixes_are_not() {
+        ok("policy p facts { in_service: bool interest: int 0..1 }");
+        assert!(parse("policy p facts { a.in: bool }").is_err());
+        assert!(parse("policy in").is_err());
+    }
+
+    #[test]
+    fn bom_and_crlf_are_accepted() {
+        ok("\u{FEFF}policy p\r\nfacts {\r\n a: bool\r\n}\r\n");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let src = format!("policy p deny \"x\" when {}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e[0].code, Code::E0016);
+        let src = format!("policy p deny \"x\" when {}a", "not ".repeat(10_000));
+        assert_eq!(parse(&src).unwrap_err()[0].code, Code::E0016);
+        // 64 levels are fine.
+        let src = format!("policy p deny \"x\" when {}a{}", "(".repeat(64), ")".repeat(64));
+        ok(&src);
+    }
+
+    #[test]
+    fn syntax_error_says_what_was_expected() {
+        let e = parse("policy p\npath x { steps }").unwrap_err();
+        assert_eq!(e[0].code, Code::E0001);
+        assert!(e[0].message.contains("expected"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn integer_overflow_is_reported() {
+        let e = parse("policy p facts { n: int 0..99999999999999999999 }").unwrap_err();
+        assert_eq!(e[0].code, Code::E0022);
+    }
+}
