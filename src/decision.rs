@@ -156,7 +156,11 @@ impl Decision {
                 steps,
                 grants: p.grants.clone(),
                 wait_s: p.wait_s,
-                notify: p.notify.iter().map(|m| ir.methods[m.index()].name.clone()).collect(),
+                notify: p
+                    .notify
+                    .iter()
+                    .map(|m| ir.methods[m.index()].name.clone())
+                    .collect(),
             });
         }
         let kind = if paths.is_empty() {

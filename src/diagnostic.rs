@@ -109,7 +109,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with a primary label and no help.
-    pub fn new(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             message: message.into(),
@@ -163,12 +168,16 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// The errors among them.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter().filter(|d| d.severity() == Severity::Error)
+        self.items
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
     }
 
     /// The warnings among them.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter().filter(|d| d.severity() == Severity::Warning)
+        self.items
+            .iter()
+            .filter(|d| d.severity() == Severity::Warning)
     }
 
     /// True when at least one is an error.
@@ -195,9 +204,18 @@ impl Diagnostics {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut s = format!("{}: {sev}[{}]: {}", self.location(d.span), d.code, d.message);
+        let mut s = format!(
+            "{}: {sev}[{}]: {}",
+            self.location(d.span),
+            d.code,
+            d.message
+        );
         for l in &d.secondary {
-            s.push_str(&format!("\n  {}: note: {}", self.location(l.span), l.message));
+            s.push_str(&format!(
+                "\n  {}: note: {}",
+                self.location(l.span),
+                l.message
+            ));
         }
         if let Some(h) = &d.help {
             s.push_str(&format!("\n  help: {h}"));
@@ -273,11 +291,14 @@ impl miette::Diagnostic for Report {
 }
 
 /// The closest candidate to `name` if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(name, c), c))
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)

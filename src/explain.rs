@@ -104,7 +104,9 @@ pub fn explain(policy: &Policy, values: &[i64]) -> Explanation {
             let usable = step.methods().len() - failing.len();
             if usable < step.needed() {
                 let because = match step {
-                    Step::Method(_) => format!("step {}: {}, which is false", i + 1, failing.join("; ")),
+                    Step::Method(_) => {
+                        format!("step {}: {}, which is false", i + 1, failing.join("; "))
+                    }
                     Step::Any { n, methods } => format!(
                         "step {}: `any {n} of` has {usable} of {} methods usable: {}",
                         i + 1,
@@ -143,8 +145,16 @@ impl fmt::Display for Explanation {
             writeln!(f, "  deny \"{}\" {verdict} (line {})", d.reason, d.line)?;
         }
         for p in &self.paths {
-            let mark = if p.available { "available" } else { "unavailable" };
-            writeln!(f, "  path {}: {mark} — {} (line {})", p.path, p.because, p.line)?;
+            let mark = if p.available {
+                "available"
+            } else {
+                "unavailable"
+            };
+            writeln!(
+                f,
+                "  path {}: {mark} — {} (line {})",
+                p.path, p.because, p.line
+            )?;
         }
         Ok(())
     }

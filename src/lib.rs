@@ -113,13 +113,17 @@ impl Policy {
     /// A profile from JSON text (nested or dotted keys), validated against the facts.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
         let node = profile::parse_json(json)?;
-        Ok(Profile::from_values(profile::values_from_node(&self.ir, &node)?))
+        Ok(Profile::from_values(profile::values_from_node(
+            &self.ir, &node,
+        )?))
     }
 
     /// A profile from YAML text.
     pub fn profile_from_yaml(&self, yaml: &str) -> Result<Profile, ProfileError> {
         let node = profile::parse_yaml(yaml)?;
-        Ok(Profile::from_values(profile::values_from_node(&self.ir, &node)?))
+        Ok(Profile::from_values(profile::values_from_node(
+            &self.ir, &node,
+        )?))
     }
 
     /// The decision of the reference interpreter (slow; the oracle the graph is tested
@@ -212,8 +216,13 @@ impl Engine {
 
     /// A validated profile from an already-parsed JSON value.
     pub fn profile_from_value(&self, value: &serde_json::Value) -> Result<Profile, ProfileError> {
-        let node: profile::Node = serde::Deserialize::deserialize(value)
-            .map_err(|e: serde_json::Error| ProfileError { fact: None, message: e.to_string() })?;
+        let node: profile::Node =
+            serde::Deserialize::deserialize(value).map_err(|e: serde_json::Error| {
+                ProfileError {
+                    fact: None,
+                    message: e.to_string(),
+                }
+            })?;
         Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
     }
 
@@ -232,8 +241,11 @@ impl Engine {
         } else if profile.values.len() == self.policy.ir.facts.len() {
             let cls = &self.graph.c.classes;
             let values = &profile.values;
-            self.graph
-                .walk(|f| values.get(f).and_then(|v| cls.get(f).and_then(|c| c.of(*v))))
+            self.graph.walk(|f| {
+                values
+                    .get(f)
+                    .and_then(|v| cls.get(f).and_then(|c| c.of(*v)))
+            })
         } else {
             None
         };

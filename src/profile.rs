@@ -161,11 +161,17 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Node, ProfileError> {
 
 /// Flatten nested objects into `(dotted name, value)` entries, checking every key
 /// against the declared facts.
-pub(crate) fn flatten<'a>(ir: &Ir, node: &'a Node) -> Result<Vec<(String, &'a Node)>, ProfileError> {
+pub(crate) fn flatten<'a>(
+    ir: &Ir,
+    node: &'a Node,
+) -> Result<Vec<(String, &'a Node)>, ProfileError> {
     let Node::Map(entries) = node else {
         return Err(err(
             None,
-            format!("a profile must be an object of facts, found {}", node.describe()),
+            format!(
+                "a profile must be an object of facts, found {}",
+                node.describe()
+            ),
         ));
     };
     let mut out = Vec::new();
@@ -181,7 +187,10 @@ fn flatten_into<'a>(
 ) -> Result<(), ProfileError> {
     for (k, v) in entries {
         let Node::Str(key) = k else {
-            return Err(err(None, format!("profile keys must be strings, found {}", k.describe())));
+            return Err(err(
+                None,
+                format!("profile keys must be strings, found {}", k.describe()),
+            ));
         };
         let full = if prefix.is_empty() {
             key.clone()
@@ -226,7 +235,10 @@ fn flatten_into<'a>(
 }
 
 /// Validate flattened entries into dense values (defaults filled in).
-pub(crate) fn values_from_entries(ir: &Ir, entries: &[(String, &Node)]) -> Result<Vec<i64>, ProfileError> {
+pub(crate) fn values_from_entries(
+    ir: &Ir,
+    entries: &[(String, &Node)],
+) -> Result<Vec<i64>, ProfileError> {
     let mut values: Vec<Option<i64>> = vec![None; ir.facts.len()];
     for (name, node) in entries {
         let Some(id) = ir.fact_id(name) else {
@@ -266,7 +278,10 @@ fn expected(ty: &FactType) -> String {
         FactType::Int { lo, hi } => format!("an integer in {lo}..{hi}"),
         FactType::Enum(vs) => format!(
             "one of {}",
-            vs.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+            vs.iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -335,7 +350,9 @@ pub(crate) trait Finish {
 
 impl fmt::Debug for ProfileBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProfileBuilder").field("entries", &self.entries).finish()
+        f.debug_struct("ProfileBuilder")
+            .field("entries", &self.entries)
+            .finish()
     }
 }
 
@@ -362,7 +379,8 @@ impl<'a> ProfileBuilder<'a> {
 
     /// Set an enum fact by variant name.
     pub fn variant(mut self, fact: &str, v: &str) -> Self {
-        self.entries.push((fact.to_string(), Node::Str(v.to_string())));
+        self.entries
+            .push((fact.to_string(), Node::Str(v.to_string())));
         self
     }
 

@@ -72,11 +72,16 @@ impl Checker {
                             Diagnostic::new(
                                 Code::E0020,
                                 v.span,
-                                format!("variant `{}` of `{}` is listed twice", v.text, decl.name.text),
+                                format!(
+                                    "variant `{}` of `{}` is listed twice",
+                                    v.text, decl.name.text
+                                ),
                                 "listed again here",
                             )
                             .with_label(first.span, "first listed here")
-                            .with_help("an enum needs at least two distinct variants; remove the repeat"),
+                            .with_help(
+                                "an enum needs at least two distinct variants; remove the repeat",
+                            ),
                         );
                         continue;
                     }
@@ -164,8 +169,12 @@ impl Checker {
 
     /// DESIGN.md: a fact name may not also be the prefix of another fact.
     fn check_prefixes(&mut self) {
-        let mut by_name: Vec<(String, usize)> =
-            self.facts.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
+        let mut by_name: Vec<(String, usize)> = self
+            .facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
         by_name.sort();
         let mut found = Vec::new();
         for (name, i) in &by_name {
@@ -251,7 +260,9 @@ impl Checker {
                         "same reason again",
                     )
                     .with_label(*first, "first given here")
-                    .with_help("merge the conditions with `or`, or make the reasons tell the cases apart"),
+                    .with_help(
+                        "merge the conditions with `or`, or make the reasons tell the cases apart",
+                    ),
                 );
             } else {
                 reasons.insert(rule.reason.clone(), rule.reason_span);
@@ -345,6 +356,7 @@ impl Checker {
                         _ => "keep one of them",
                     }),
                 );
+                self.mark_used(clause);
                 continue;
             }
             first.insert(kw, clause.span());
@@ -378,11 +390,28 @@ impl Checker {
                         format!("path `{}` has no `{kw}` clause", p.name.text),
                         format!("`{kw}` missing in this path"),
                     )
-                    .with_help(format!("every path needs exactly one `{kw}`, e.g. `{example}`")),
+                    .with_help(format!(
+                        "every path needs exactly one `{kw}`, e.g. `{example}`"
+                    )),
                 );
             }
         }
         path
+    }
+
+    /// Mark the methods named in a rejected clause as used, so that one error does not
+    /// also produce "unused method" warnings.
+    fn mark_used(&mut self, clause: &Clause) {
+        let names: Vec<&Name> = match clause {
+            Clause::Steps(steps, _) => steps.iter().flat_map(step_method_names).collect(),
+            Clause::Notify(ms, _) => ms.iter().collect(),
+            _ => Vec::new(),
+        };
+        for n in names {
+            if let Some(id) = self.method_ids.get(&n.text) {
+                self.used_methods[id.index()] = true;
+            }
+        }
     }
 
     fn steps(&mut self, p: &ast::PathDecl, steps: &[ast::Step], path: &mut ir::Path) {
@@ -446,7 +475,9 @@ impl Checker {
                     }
                 }
             };
-            for (name, id) in step_method_names(step).zip(ir_step.iter().flat_map(|s| s.methods().to_vec())) {
+            for (name, id) in
+                step_method_names(step).zip(ir_step.iter().flat_map(|s| s.methods().to_vec()))
+            {
                 if let Some(first) = used.get(&id) {
                     self.push(
                         Diagnostic::new(
@@ -478,5 +509,8 @@ fn step_method_names(step: &ast::Step) -> Box<dyn Iterator<Item = &Name> + '_> {
 }
 
 pub(super) fn quoted_list(vs: &[String]) -> String {
-    vs.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+    vs.iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

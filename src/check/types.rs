@@ -29,11 +29,21 @@ impl Checker {
             }
             return Some(id);
         }
-        let help = suggestion(&n.text, self.fact_ids.keys().map(String::as_str))
-            .unwrap_or_else(|| format!("declare it in a `facts {{ … }}` block, e.g. `{}: bool`", n.text));
+        let help =
+            suggestion(&n.text, self.fact_ids.keys().map(String::as_str)).unwrap_or_else(|| {
+                format!(
+                    "declare it in a `facts {{ … }}` block, e.g. `{}: bool`",
+                    n.text
+                )
+            });
         self.push(
-            Diagnostic::new(Code::E0003, n.span, format!("unknown fact `{}`", n.text), "not declared")
-                .with_help(help),
+            Diagnostic::new(
+                Code::E0003,
+                n.span,
+                format!("unknown fact `{}`", n.text),
+                "not declared",
+            )
+            .with_help(help),
         );
         None
     }
@@ -44,17 +54,28 @@ impl Checker {
         };
         let fact = &self.facts[id.index()];
         match &fact.ty {
-            FactType::Bool => CondKind::Test(Test::Bool { fact: id, value: true }),
+            FactType::Bool => CondKind::Test(Test::Bool {
+                fact: id,
+                value: true,
+            }),
             ty => {
                 let example = match ty {
                     FactType::Int { lo, .. } => format!("`{} > {lo}`", n.text),
-                    FactType::Enum(vs) => format!("`{} == {}`", n.text, vs.first().cloned().unwrap_or_default()),
+                    FactType::Enum(vs) => format!(
+                        "`{} == {}`",
+                        n.text,
+                        vs.first().cloned().unwrap_or_default()
+                    ),
                     FactType::Bool => String::new(),
                 };
                 let d = Diagnostic::new(
                     Code::E0021,
                     n.span,
-                    format!("`{}` is {}, not bool, and cannot stand alone as a condition", n.text, ty.describe()),
+                    format!(
+                        "`{}` is {}, not bool, and cannot stand alone as a condition",
+                        n.text,
+                        ty.describe()
+                    ),
                     "not a bool",
                 )
                 .with_label(fact.span, "fact declared here")
@@ -73,14 +94,25 @@ impl Checker {
         let ordered = matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge);
         if ordered && !matches!(fact.ty, FactType::Int { .. }) {
             let help = match &fact.ty {
-                FactType::Bool => format!("a bool is tested bare (`{0}`), negated (`not {0}`) or with `==`/`!=`", n.text),
-                _ => format!("an enum is compared with `==`, `!=` or `in [..]`, e.g. `{} in [..]`", n.text),
+                FactType::Bool => format!(
+                    "a bool is tested bare (`{0}`), negated (`not {0}`) or with `==`/`!=`",
+                    n.text
+                ),
+                _ => format!(
+                    "an enum is compared with `==`, `!=` or `in [..]`, e.g. `{} in [..]`",
+                    n.text
+                ),
             };
             self.push(
                 Diagnostic::new(
                     Code::E0009,
                     e.span,
-                    format!("`{}` does not apply to `{}`, which is {}", op.as_str(), n.text, fact.ty.describe()),
+                    format!(
+                        "`{}` does not apply to `{}`, which is {}",
+                        op.as_str(),
+                        n.text,
+                        fact.ty.describe()
+                    ),
                     "ordering needs an int fact",
                 )
                 .with_label(fact.span, "fact declared here")
@@ -98,7 +130,9 @@ impl Checker {
             },
             FactType::Int { .. } => Test::Int { fact: id, op, k: v },
             FactType::Enum(vs) => {
-                let mask = (0..vs.len()).map(|i| (i as i64 == v) == (op == CmpOp::Eq)).collect();
+                let mask = (0..vs.len())
+                    .map(|i| (i as i64 == v) == (op == CmpOp::Eq))
+                    .collect();
                 Test::Enum { fact: id, mask }
             }
         };
@@ -120,7 +154,10 @@ impl Checker {
                     "`in` needs an int or enum fact",
                 )
                 .with_label(fact.span, "fact declared here")
-                .with_help(format!("test it bare (`{0}`) or with `== true` / `== false`", n.text)),
+                .with_help(format!(
+                    "test it bare (`{0}`) or with `== true` / `== false`",
+                    n.text
+                )),
             );
             return CondKind::Const(false);
         }
@@ -171,7 +208,10 @@ impl Checker {
             Diagnostic::new(
                 Code::W0001,
                 e.span,
-                format!("this comparison is always {always}: `{}` {domain}", fact.name),
+                format!(
+                    "this comparison is always {always}: `{}` {domain}",
+                    fact.name
+                ),
                 format!("always {always}"),
             )
             .with_label(fact.span, "fact declared here")
@@ -196,7 +236,9 @@ pub(crate) fn count_passing(test: &Test, lo: i64, hi: i64) -> u128 {
     match test {
         Test::Bool { .. } => 1,
         Test::Enum { mask, .. } => mask.iter().filter(|b| **b).count() as u128,
-        Test::IntIn { values, .. } => values.iter().filter(|v| **v >= lo && **v <= hi).count() as u128,
+        Test::IntIn { values, .. } => {
+            values.iter().filter(|v| **v >= lo && **v <= hi).count() as u128
+        }
         Test::Int { op, k, .. } => {
             let k = *k;
             match op {
@@ -210,4 +252,3 @@ pub(crate) fn count_passing(test: &Test, lo: i64, hi: i64) -> u128 {
         }
     }
 }
-

@@ -68,7 +68,10 @@ pub fn run(a: Args) -> i32 {
                     eprint!("{}", render::graphical(&diags, super::stderr_tty()));
                     if let Some(s) = summary {
                         let w = if warnings > 0 {
-                            format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
+                            format!(
+                                " ({warnings} warning{})",
+                                if warnings == 1 { "" } else { "s" }
+                            )
                         } else {
                             String::new()
                         };

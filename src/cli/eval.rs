@@ -30,6 +30,14 @@ pub struct Args {
     exit_code: bool,
 }
 
+fn display(p: &std::path::Path) -> String {
+    if p == std::path::Path::new("-") {
+        "<stdin>".into()
+    } else {
+        p.display().to_string()
+    }
+}
+
 fn is_yaml(p: &std::path::Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
@@ -55,7 +63,7 @@ pub fn run(a: Args) -> i32 {
         let profile = match profile {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                eprintln!("error: {}: {e}", display(path));
                 return EXIT_BAD_INPUT;
             }
         };
@@ -118,9 +126,13 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
             }
             Err(e) => {
                 bad = true;
-                eprintln!("error: {}:{n}: {e}", path.display());
+                eprintln!("error: {}:{n}: {e}", display(path));
                 match a.format {
-                    Format::Json => writeln!(out, "{}", serde_json::json!({"line": n, "error": e.message})),
+                    Format::Json => writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"line": n, "error": e.message})
+                    ),
                     Format::Human => writeln!(out, "line {n}: error: {e}"),
                 }
             }
@@ -154,7 +166,7 @@ fn json(engine: &Engine, p: &Profile, d: &Decision, explain: bool) -> serde_json
 /// Seconds as `48h`, `90m`, `2d`, `30s`.
 pub fn duration(s: u64) -> String {
     for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s >= n && s % n == 0 {
+        if s >= n && s.is_multiple_of(n) {
             return format!("{}{unit}", s / n);
         }
     }

@@ -10,7 +10,7 @@ mod graph;
 mod render;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -80,7 +80,8 @@ pub fn read(path: &Path) -> Result<String, String> {
             .map(|_| s)
             .map_err(|e| format!("cannot read standard input: {e}"));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "`{}` is not UTF-8 text (invalid byte at offset {})",
@@ -91,7 +92,7 @@ pub fn read(path: &Path) -> Result<String, String> {
 }
 
 /// Load and check a policy, printing its diagnostics on failure.
-pub fn load_policy(path: &PathBuf) -> Result<regain::Policy, i32> {
+pub fn load_policy(path: &Path) -> Result<regain::Policy, i32> {
     let src = read(path).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_BAD_INPUT
@@ -103,7 +104,7 @@ pub fn load_policy(path: &PathBuf) -> Result<regain::Policy, i32> {
 }
 
 /// Load, check and compile a policy.
-pub fn load_engine(path: &PathBuf) -> Result<regain::Engine, i32> {
+pub fn load_engine(path: &Path) -> Result<regain::Engine, i32> {
     let policy = load_policy(path)?;
     regain::Engine::new(&policy).map_err(|e| {
         eprintln!("error: {}: {e}", path.display());

@@ -46,7 +46,10 @@ impl Classes {
                 1 => Some(1),
                 _ => None,
             },
-            Classes::Enum { of_variant, .. } => usize::try_from(v).ok().and_then(|i| of_variant.get(i)).copied(),
+            Classes::Enum { of_variant, .. } => usize::try_from(v)
+                .ok()
+                .and_then(|i| of_variant.get(i))
+                .copied(),
             Classes::Int { starts, hi } => {
                 if v > *hi || starts.first().is_none_or(|lo| v < *lo) {
                     return None;
@@ -61,7 +64,9 @@ impl Classes {
     pub fn representative(&self, c: usize) -> i64 {
         match self {
             Classes::Bool => c as i64,
-            Classes::Enum { members, .. } => members.get(c).and_then(|m| m.first()).copied().unwrap_or(0) as i64,
+            Classes::Enum { members, .. } => {
+                members.get(c).and_then(|m| m.first()).copied().unwrap_or(0) as i64
+            }
             Classes::Int { starts, .. } => starts.get(c).copied().unwrap_or(0),
         }
     }
@@ -132,7 +137,10 @@ pub fn compute(ir: &Ir) -> Vec<Classes> {
                     of_variant.push(c as u32);
                     members[c].push(v as u32);
                 }
-                Classes::Enum { of_variant, members }
+                Classes::Enum {
+                    of_variant,
+                    members,
+                }
             }
             FactType::Int { lo, hi } => {
                 let mut cuts: Vec<i64> = ts

@@ -134,7 +134,13 @@ impl<'a> Bdd<'a> {
         let level = level_of[f];
         let cls = &self.classes[f];
         let kids: Vec<u32> = (0..cls.count())
-            .map(|c| if t.holds(cls.representative(c)) { TRUE } else { FALSE })
+            .map(|c| {
+                if t.holds(cls.representative(c)) {
+                    TRUE
+                } else {
+                    FALSE
+                }
+            })
             .collect();
         self.mk(level, kids, used)
     }
@@ -216,9 +222,19 @@ impl<'a> Bdd<'a> {
         self.apply(a, b, false, used)
     }
 
-    fn apply(&mut self, a: u32, b: u32, is_and: bool, used: &mut usize) -> Result<u32, CompileError> {
+    fn apply(
+        &mut self,
+        a: u32,
+        b: u32,
+        is_and: bool,
+        used: &mut usize,
+    ) -> Result<u32, CompileError> {
         let key = (a.min(b), a.max(b));
-        let memo = if is_and { &self.and_memo } else { &self.or_memo };
+        let memo = if is_and {
+            &self.and_memo
+        } else {
+            &self.or_memo
+        };
         if let Some(r) = memo.get(&key) {
             return Ok(*r);
         }
@@ -256,7 +272,12 @@ fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
             count[t.fact().index()] += 1;
         }
     }
-    for c in ir.paths.iter().map(|p| &p.when).chain(ir.methods.iter().map(|m| &m.requires)) {
+    for c in ir
+        .paths
+        .iter()
+        .map(|p| &p.when)
+        .chain(ir.methods.iter().map(|m| &m.requires))
+    {
         tests.clear();
         c.tests(&mut tests);
         for t in &tests {
@@ -393,14 +414,21 @@ impl Product<'_> {
         if let Some(r) = self.memo.get(state.as_slice()) {
             return Ok(*r);
         }
-        let top = state.iter().map(|n| self.bdd.level(*n)).min().unwrap_or(u32::MAX);
+        let top = state
+            .iter()
+            .map(|n| self.bdd.level(*n))
+            .min()
+            .unwrap_or(u32::MAX);
         let r = if top == u32::MAX {
             self.terminal(&state)
         } else {
             let width = self.bdd.width(top);
             let mut kids = Vec::with_capacity(width);
             for c in 0..width {
-                let mut child: Vec<u32> = state.iter().map(|n| self.bdd.cofactor(*n, top, c)).collect();
+                let mut child: Vec<u32> = state
+                    .iter()
+                    .map(|n| self.bdd.cofactor(*n, top, c))
+                    .collect();
                 self.normalize(&mut child);
                 kids.push(self.build(child)?);
             }

@@ -56,7 +56,9 @@ pub fn to_dot(graph: &DecisionGraph, ir: &Ir) -> String {
         }
     }
     for e in g.edge_references() {
-        let GraphNode::Test { fact } = g[e.source()] else { continue };
+        let GraphNode::Test { fact } = g[e.source()] else {
+            continue;
+        };
         let _ = writeln!(
             out,
             "  n{} -> n{} [label=\"{}\"];",
@@ -84,7 +86,9 @@ pub fn to_json(graph: &DecisionGraph, ir: &Ir) -> serde_json::Value {
     let edges: Vec<_> = g
         .edge_references()
         .filter_map(|e| {
-            let GraphNode::Test { fact } = g[e.source()] else { return None };
+            let GraphNode::Test { fact } = g[e.source()] else {
+                return None;
+            };
             Some(json!({
                 "from": e.source().index(),
                 "to": e.target().index(),

@@ -102,7 +102,13 @@ impl DecisionGraph {
             edges += w;
             let d = (0..w)
                 .map(|c| self.c.kids[n.first as usize + c])
-                .map(|k| if k & TERMINAL != 0 { 0 } else { depth[k as usize] })
+                .map(|k| {
+                    if k & TERMINAL != 0 {
+                        0
+                    } else {
+                        depth[k as usize]
+                    }
+                })
                 .max()
                 .unwrap_or(0);
             depth[i] = d + 1;
@@ -147,7 +153,12 @@ impl DecisionGraph {
         g
     }
 
-    fn index_of(&self, inner: &[Option<NodeIndex>], term: &[Option<NodeIndex>], r: u32) -> Option<NodeIndex> {
+    fn index_of(
+        &self,
+        inner: &[Option<NodeIndex>],
+        term: &[Option<NodeIndex>],
+        r: u32,
+    ) -> Option<NodeIndex> {
         if r & TERMINAL != 0 {
             term[(r & !TERMINAL) as usize]
         } else {

@@ -37,8 +37,11 @@ pub fn parse(source: &str) -> std::result::Result<File, Vec<Diagnostic>> {
     if let Some(d) = check_nesting(source) {
         return Err(vec![d]);
     }
-    let mut pairs = Grammar::parse(Rule::file, source).map_err(|e| vec![syntax_error(source, e)])?;
-    let file = pairs.next().ok_or_else(|| vec![internal(Span::new(0, 0))])?;
+    let mut pairs =
+        Grammar::parse(Rule::file, source).map_err(|e| vec![syntax_error(source, e)])?;
+    let file = pairs
+        .next()
+        .ok_or_else(|| vec![internal(Span::new(0, 0))])?;
     let mut b = Builder { errors: Vec::new() };
     let f = b.file(file).map_err(|d| vec![d])?;
     if b.errors.is_empty() {
@@ -95,7 +98,8 @@ fn check_nesting(source: &str) -> Option<Diagnostic> {
             }
             c if c.is_ascii_alphanumeric() || c == b'_' => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
+                {
                     i += 1;
                 }
                 if &b[start..i] == b"not" {
@@ -123,7 +127,9 @@ fn too_deep(start: usize, end: usize) -> Diagnostic {
         format!("expression nested more than {MAX_NESTING} levels deep"),
         format!("level {} starts here", MAX_NESTING + 1),
     )
-    .with_help("each `(` and each `not` counts one level; flatten the condition or split it across rules")
+    .with_help(
+        "each `(` and each `not` counts one level; flatten the condition or split it across rules",
+    )
 }
 
 fn internal(span: Span) -> Diagnostic {
@@ -227,9 +233,17 @@ fn syntax_error(source: &str, e: pest::error::Error<Rule>) -> Diagnostic {
         format!("expected {expected_txt}, found {found_txt}"),
         format!("expected {expected_txt}"),
     );
-    if is_keyword(found) {
+    if expected.contains(&"`policy`") && pos == 0
+        || source.trim_start_matches('\u{FEFF}').trim().is_empty()
+    {
+        d = d.with_help("a policy file starts with `policy NAME`, e.g. `policy password_reset`");
+    } else if expected.contains(&"a quoted string") && source[pos..].starts_with('"') {
+        d = d.with_help(
+            "a string ends with `\"` on the same line; inside it only the escapes `\\\"` and `\\\\` are allowed",
+        );
+    } else if is_keyword(found) {
         d = d.with_help(format!(
-            "`{found}` is a reserved keyword and cannot be used as a name; rename it (e.g. `{found}_`)"
+            "`{found}` is a reserved keyword; if you meant it as a name, rename it (e.g. `{found}_`)"
         ));
     } else if found.contains('.') && expected.contains(&"a name") {
         d = d.with_help("only fact names may contain dots");
@@ -251,9 +265,34 @@ fn token_at(source: &str, pos: usize) -> &str {
 
 /// The reserved words of the language.
 pub const KEYWORDS: &[&str] = &[
-    "policy", "facts", "methods", "deny", "path", "when", "steps", "then", "grants", "wait",
-    "notify", "any", "of", "requires", "restricted", "and", "or", "not", "in", "true", "false",
-    "bool", "int", "knowledge", "possession", "inherence", "document", "human",
+    "policy",
+    "facts",
+    "methods",
+    "deny",
+    "path",
+    "when",
+    "steps",
+    "then",
+    "grants",
+    "wait",
+    "notify",
+    "any",
+    "of",
+    "requires",
+    "restricted",
+    "and",
+    "or",
+    "not",
+    "in",
+    "true",
+    "false",
+    "bool",
+    "int",
+    "knowledge",
+    "possession",
+    "inherence",
+    "document",
+    "human",
 ];
 
 /// True for a reserved word.
@@ -305,6 +344,34 @@ fn is_kw_rule(r: Rule) -> bool {
     )
 }
 
+/// The span of a pair without the whitespace and comments that pest lets a rule absorb
+/// after its last token (a rule ending in `x*` or `x?` keeps the skipped trivia).
+fn tight(p: &Pair<'_, Rule>) -> Span {
+    let own = p.as_span();
+    let Some(last) = p.clone().into_inner().last() else {
+        return own.into();
+    };
+    let mut end = tight(&last).end;
+    let text = own.get_input();
+    let bytes = text.as_bytes();
+    let mut i = end;
+    while i < own.end() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < own.end() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {
+                i += 1;
+                end = i;
+            }
+        }
+    }
+    Span::new(own.start(), end)
+}
+
 fn name(p: Pair<'_, Rule>) -> Name {
     Name {
         text: p.as_str().to_string(),
@@ -342,7 +409,11 @@ impl Builder {
                         format!("integer `{}` does not fit in 64 bits", p.as_str()),
                         "too large",
                     )
-                    .with_help(format!("integers lie in {}..{}", i64::MIN, i64::MAX)),
+                    .with_help(format!(
+                        "integers lie in {}..{}",
+                        i64::MIN,
+                        i64::MAX
+                    )),
                 );
                 0
             }
@@ -350,7 +421,7 @@ impl Builder {
     }
 
     fn file(&mut self, p: Pair<'_, Rule>) -> Result<File> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut inner = p.into_inner();
         let policy_name = name(next_skip_kw(&mut inner, span)?);
         let mut items = Vec::new();
@@ -370,7 +441,7 @@ impl Builder {
     }
 
     fn facts(&mut self, p: Pair<'_, Rule>) -> Result<FactsBlock> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut facts = Vec::new();
         for d in p.into_inner().filter(|d| d.as_rule() == Rule::fact_decl) {
             facts.push(self.fact_decl(d)?);
@@ -379,20 +450,20 @@ impl Builder {
     }
 
     fn fact_decl(&mut self, p: Pair<'_, Rule>) -> Result<FactDecl> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut inner = p.into_inner();
         let fact = name(next(&mut inner, span)?);
         let ty_pair = next(&mut inner, span)?;
         let ty = match ty_pair.as_rule() {
             Rule::bool_type => TypeExpr::Bool,
             Rule::int_type => {
-                let tspan: Span = ty_pair.as_span().into();
+                let tspan = tight(&ty_pair);
                 let mut it = ty_pair.into_inner();
                 let lo_p = next_skip_kw(&mut it, tspan)?;
-                let lo_span: Span = lo_p.as_span().into();
+                let lo_span = tight(&lo_p);
                 let lo = self.int(lo_p);
                 let hi_p = next(&mut it, tspan)?;
-                let hi_span: Span = hi_p.as_span().into();
+                let hi_span = tight(&hi_p);
                 let hi = self.int(hi_p);
                 TypeExpr::Int {
                     lo,
@@ -416,7 +487,7 @@ impl Builder {
     }
 
     fn literal(&mut self, p: Pair<'_, Rule>) -> Result<Literal> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let kind = match p.as_rule() {
             Rule::int_lit => {
                 let i = next(&mut p.into_inner(), span)?;
@@ -430,7 +501,7 @@ impl Builder {
     }
 
     fn methods(&mut self, p: Pair<'_, Rule>) -> Result<MethodsBlock> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut methods = Vec::new();
         for d in p.into_inner().filter(|d| d.as_rule() == Rule::method_decl) {
             methods.push(self.method_decl(d)?);
@@ -439,7 +510,7 @@ impl Builder {
     }
 
     fn method_decl(&mut self, p: Pair<'_, Rule>) -> Result<MethodDecl> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut inner = p.into_inner();
         let method = name(next(&mut inner, span)?);
         let factor = match next(&mut inner, span)?.as_str() {
@@ -455,7 +526,7 @@ impl Builder {
             match rest.as_rule() {
                 Rule::restricted => restricted = true,
                 Rule::requires => {
-                    let rspan: Span = rest.as_span().into();
+                    let rspan = tight(&rest);
                     let e = next_skip_kw(&mut rest.into_inner(), rspan)?;
                     requires = Some(self.expr(e)?);
                 }
@@ -472,7 +543,7 @@ impl Builder {
     }
 
     fn deny(&mut self, p: Pair<'_, Rule>) -> Result<DenyRule> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut inner = p.into_inner();
         let s = next_skip_kw(&mut inner, span)?;
         let reason_span = s.as_span().into();
@@ -487,13 +558,13 @@ impl Builder {
     }
 
     fn path(&mut self, p: Pair<'_, Rule>) -> Result<PathDecl> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         let mut inner = p.into_inner();
         let path_name = name(next_skip_kw(&mut inner, span)?);
         let mut title = None;
         let mut clauses = Vec::new();
         for c in inner {
-            let cspan: Span = c.as_span().into();
+            let cspan = tight(&c);
             match c.as_rule() {
                 Rule::string => title = Some(string(c)),
                 Rule::when_clause => {
@@ -548,7 +619,7 @@ impl Builder {
     }
 
     fn step(&mut self, p: Pair<'_, Rule>) -> Result<Step> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         match p.as_rule() {
             Rule::method_step => Ok(Step::Method(name(next(&mut p.into_inner(), span)?))),
             Rule::any_step => {
@@ -569,7 +640,7 @@ impl Builder {
     }
 
     fn expr(&mut self, p: Pair<'_, Rule>) -> Result<Expr> {
-        let span: Span = p.as_span().into();
+        let span = tight(&p);
         match p.as_rule() {
             Rule::expr | Rule::and_expr => {
                 let is_or = p.as_rule() == Rule::expr;
@@ -717,13 +788,21 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let src = format!("policy p deny \"x\" when {}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        let src = format!(
+            "policy p deny \"x\" when {}a{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
         let e = parse(&src).unwrap_err();
         assert_eq!(e[0].code, Code::E0016);
         let src = format!("policy p deny \"x\" when {}a", "not ".repeat(10_000));
         assert_eq!(parse(&src).unwrap_err()[0].code, Code::E0016);
         // 64 levels are fine.
-        let src = format!("policy p deny \"x\" when {}a{}", "(".repeat(64), ")".repeat(64));
+        let src = format!(
+            "policy p deny \"x\" when {}a{}",
+            "(".repeat(64),
+            ")".repeat(64)
+        );
         ok(&src);
     }
 

@@ -1,0 +1,231 @@
+//! Shared test helpers: a generator of random, type-correct policies (as source text)
+//! and of random profiles for them.
+#![allow(dead_code)]
+
+/// A tiny deterministic RNG (xorshift64*), so that proptest seeds reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Ty {
+    Bool,
+    Int(i64, i64),
+    Enum(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct GenFact {
+    pub name: String,
+    pub ty: Ty,
+    pub default: Option<String>,
+}
+
+/// A generated policy: its source and its facts (for profiles).
+#[derive(Clone, Debug)]
+pub struct GenPolicy {
+    pub source: String,
+    pub facts: Vec<GenFact>,
+}
+
+const FACTOR: &[&str] = &["knowledge", "possession", "inherence", "document", "human"];
+
+fn expr(r: &mut Rng, facts: &[GenFact], depth: u32) -> String {
+    let roll = r.below(10);
+    if depth > 0 && roll < 2 {
+        let n = 2 + r.below(2);
+        let kw = if r.chance(0.5) { " and " } else { " or " };
+        let parts: Vec<String> = (0..n).map(|_| expr(r, facts, depth - 1)).collect();
+        return format!("({})", parts.join(kw));
+    }
+    if depth > 0 && roll == 2 {
+        return format!("not {}", expr(r, facts, depth - 1));
+    }
+    if roll == 3 && r.chance(0.2) {
+        return if r.chance(0.5) {
+            "true".into()
+        } else {
+            "false".into()
+        };
+    }
+    let f = r.pick(facts);
+    match &f.ty {
+        Ty::Bool => match r.below(3) {
+            0 => f.name.clone(),
+            1 => format!("{} == {}", f.name, r.chance(0.5)),
+            _ => format!("{} != {}", f.name, r.chance(0.5)),
+        },
+        Ty::Int(lo, hi) => {
+            if r.chance(0.2) {
+                let n = 1 + r.below(3);
+                let ks: Vec<String> = (0..n)
+                    .map(|_| r.range(lo - 1, hi + 1).to_string())
+                    .collect();
+                format!("{} in [{}]", f.name, ks.join(", "))
+            } else {
+                let op = *r.pick(&["==", "!=", "<", "<=", ">", ">="]);
+                format!("{} {op} {}", f.name, r.range(lo - 1, hi + 1))
+            }
+        }
+        Ty::Enum(vs) => {
+            if r.chance(0.3) {
+                let n = 1 + r.below(vs.len() as u64);
+                let ks: Vec<String> = (0..n).map(|_| r.pick(vs).clone()).collect();
+                format!("{} in [{}]", f.name, ks.join(", "))
+            } else {
+                let op = *r.pick(&["==", "!="]);
+                format!("{} {op} {}", f.name, r.pick(vs))
+            }
+        }
+    }
+}
+
+/// A random, type-correct policy. `size` scales the number of facts, methods and paths.
+pub fn policy(seed: u64, size: u32) -> GenPolicy {
+    let mut r = Rng::new(seed);
+    let nf = 1 + r.below(3 + size as u64) as usize;
+    let mut facts = Vec::new();
+    for i in 0..nf {
+        let name = if r.chance(0.5) {
+            format!("g{}.f{i}", r.below(3))
+        } else {
+            format!("f{i}")
+        };
+        let ty = match r.below(3) {
+            0 => Ty::Bool,
+            1 => {
+                let lo = r.range(-3, 3);
+                Ty::Int(lo, lo + r.range(0, 8))
+            }
+            _ => {
+                let n = 2 + r.below(3);
+                Ty::Enum((0..n).map(|k| format!("v{k}")).collect())
+            }
+        };
+        let default = if r.chance(0.2) {
+            Some(match &ty {
+                Ty::Bool => r.chance(0.5).to_string(),
+                Ty::Int(lo, hi) => r.range(*lo, *hi).to_string(),
+                Ty::Enum(vs) => r.pick(vs).clone(),
+            })
+        } else {
+            None
+        };
+        facts.push(GenFact { name, ty, default });
+    }
+    let mut src = String::from("# generated\npolicy generated\n\nfacts {\n");
+    for f in &facts {
+        let ty = match &f.ty {
+            Ty::Bool => "bool".to_string(),
+            Ty::Int(lo, hi) => format!("int {lo}..{hi}"),
+            Ty::Enum(vs) => vs.join(" | "),
+        };
+        let d = f
+            .default
+            .as_ref()
+            .map(|d| format!(" = {d}"))
+            .unwrap_or_default();
+        src.push_str(&format!("  {}: {ty}{d}\n", f.name));
+    }
+    src.push_str("}\n\nmethods {\n");
+    let nm = 1 + r.below(2 + size as u64) as usize;
+    let methods: Vec<String> = (0..nm).map(|i| format!("m{i}")).collect();
+    for m in &methods {
+        let restricted = if r.chance(0.2) { " restricted" } else { "" };
+        let req = if r.chance(0.7) {
+            format!(" requires {}", expr(&mut r, &facts, 2))
+        } else {
+            String::new()
+        };
+        src.push_str(&format!("  {m}: {}{restricted}{req}\n", r.pick(FACTOR)));
+    }
+    src.push_str("}\n\n");
+    for i in 0..r.below(3) {
+        src.push_str(&format!(
+            "deny \"reason {}\" when {}\n",
+            i,
+            expr(&mut r, &facts, 2)
+        ));
+    }
+    let np = 1 + r.below(2 + size as u64);
+    for p in 0..np {
+        src.push_str(&format!("\npath p{p} {{\n"));
+        if r.chance(0.6) {
+            src.push_str(&format!("  when {}\n", expr(&mut r, &facts, 2)));
+        }
+        let ns = 1 + r.below(3);
+        let mut steps = Vec::new();
+        for _ in 0..ns {
+            if r.chance(0.4) && methods.len() > 1 {
+                let k = 2 + r.below(methods.len() as u64 - 1) as usize;
+                let mut pool = methods.clone();
+                let mut listed = Vec::new();
+                for _ in 0..k.min(pool.len()) {
+                    let i = r.below(pool.len() as u64) as usize;
+                    listed.push(pool.remove(i));
+                }
+                let n = 1 + r.below(listed.len() as u64);
+                steps.push(format!("any {n} of ({})", listed.join(", ")));
+            } else {
+                steps.push(r.pick(&methods).clone());
+            }
+        }
+        src.push_str(&format!(
+            "  steps {}\n  grants reset\n",
+            steps.join(" then ")
+        ));
+        if r.chance(0.3) {
+            src.push_str(&format!("  wait {}h\n", r.range(1, 72)));
+        }
+        if r.chance(0.5) {
+            src.push_str(&format!("  notify {}\n", r.pick(&methods)));
+        }
+        src.push_str("}\n");
+    }
+    GenPolicy { source: src, facts }
+}
+
+/// A random profile for a generated policy, as JSON (defaults sometimes omitted).
+pub fn profile_json(r: &mut Rng, facts: &[GenFact]) -> String {
+    let mut parts = Vec::new();
+    for f in facts {
+        if f.default.is_some() && r.chance(0.3) {
+            continue;
+        }
+        let v = match &f.ty {
+            Ty::Bool => r.chance(0.5).to_string(),
+            Ty::Int(lo, hi) => r.range(*lo, *hi).to_string(),
+            Ty::Enum(vs) => format!("\"{}\"", r.pick(vs)),
+        };
+        parts.push(format!("\"{}\": {v}", f.name));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
