@@ -109,60 +109,116 @@ impl Decision {
         }
     }
 
-    /// Assemble the decision from the truth of each deny rule, each path's `when` and
-    /// each method's `requires` (DESIGN.md "Meaning").
+    /// Assemble the decision (DESIGN.md "Meaning") from the deny rules that hold, the
+    /// paths whose `when` holds (ascending indices), and which methods are usable.
     pub(crate) fn assemble(
         ir: &Ir,
-        deny: impl Fn(usize) -> bool,
-        when: impl Fn(usize) -> bool,
+        denies: impl Iterator<Item = usize>,
+        paths_when: impl Iterator<Item = usize>,
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
-        let denied_by: Vec<String> = ir
-            .denies
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| deny(*i))
-            .map(|(_, d)| d.reason.clone())
+        Selection::new(ir, denies, paths_when, usable).decision(ir)
+    }
+}
+
+/// A decision in indices: the deny rules that hold, or the available paths with the
+/// usable methods of each step. Two selections are equal exactly when their decisions
+/// are, so the compiler deduplicates terminals on [`Selection::key`] before building
+/// any strings.
+pub(crate) struct Selection {
+    denies: Vec<u32>,
+    /// Per available path: its index and, per step, the usable methods.
+    offers: Vec<(u32, Vec<Vec<u32>>)>,
+}
+
+impl Selection {
+    pub(crate) fn new(
+        ir: &Ir,
+        denies: impl Iterator<Item = usize>,
+        paths_when: impl Iterator<Item = usize>,
+        usable: impl Fn(usize) -> bool,
+    ) -> Selection {
+        let denies: Vec<u32> = denies
+            .filter(|i| *i < ir.denies.len())
+            .map(|i| i as u32)
             .collect();
-        if !denied_by.is_empty() {
-            return Decision {
-                kind: DecisionKind::Deny,
-                paths: Vec::new(),
-                denied_by,
+        if !denies.is_empty() {
+            return Selection {
+                denies,
+                offers: Vec::new(),
             };
         }
-        let mut paths = Vec::new();
-        'paths: for (pi, p) in ir.paths.iter().enumerate() {
-            if !when(pi) {
-                continue;
-            }
+        let mut offers = Vec::new();
+        'paths: for pi in paths_when {
+            let Some(p) = ir.paths.get(pi) else { continue };
             let mut steps = Vec::with_capacity(p.steps.len());
             for step in &p.steps {
-                let ok: Vec<String> = step
+                let ok: Vec<u32> = step
                     .methods()
                     .iter()
                     .filter(|m| usable(m.index()))
-                    .map(|m| ir.methods[m.index()].name.clone())
+                    .map(|m| m.0)
                     .collect();
                 if ok.len() < step.needed() {
                     continue 'paths;
                 }
                 steps.push(ok);
             }
-            paths.push(Offer {
-                id: PathId(pi as u32).0,
-                name: p.name.clone(),
-                title: p.title.clone(),
-                steps,
-                grants: p.grants.clone(),
-                wait_s: p.wait_s,
-                notify: p
-                    .notify
-                    .iter()
-                    .map(|m| ir.methods[m.index()].name.clone())
-                    .collect(),
-            });
+            offers.push((pi as u32, steps));
         }
+        Selection { denies, offers }
+    }
+
+    /// A compact key: equal keys ⇔ equal decisions.
+    pub(crate) fn key(&self) -> Vec<u32> {
+        const SEP: u32 = u32::MAX;
+        let mut k = Vec::with_capacity(8);
+        k.extend(&self.denies);
+        k.push(SEP);
+        for (p, steps) in &self.offers {
+            k.push(*p);
+            for s in steps {
+                k.extend(s);
+                k.push(SEP - 1);
+            }
+            k.push(SEP);
+        }
+        k
+    }
+
+    /// The decision with names.
+    pub(crate) fn decision(&self, ir: &Ir) -> Decision {
+        let method = |m: &u32| ir.methods[*m as usize].name.clone();
+        if !self.denies.is_empty() {
+            return Decision {
+                kind: DecisionKind::Deny,
+                paths: Vec::new(),
+                denied_by: self
+                    .denies
+                    .iter()
+                    .map(|i| ir.denies[*i as usize].reason.clone())
+                    .collect(),
+            };
+        }
+        let paths: Vec<Offer> = self
+            .offers
+            .iter()
+            .map(|(pi, steps)| {
+                let p = &ir.paths[*pi as usize];
+                Offer {
+                    id: PathId(*pi).0,
+                    name: p.name.clone(),
+                    title: p.title.clone(),
+                    steps: steps
+                        .iter()
+                        .map(|s| s.iter().map(method).collect())
+                        .collect(),
+                    grants: p.grants.clone(),
+                    wait_s: p.wait_s,
+                    notify: p.notify.iter().map(|m| method(&m.0)).collect(),
+                }
+            })
+            .collect();
         let kind = if paths.is_empty() {
             DecisionKind::Lockout
         } else {

@@ -10,8 +10,8 @@ use crate::decision::Decision;
 pub fn decide(ir: &Ir, values: &[i64]) -> Decision {
     Decision::assemble(
         ir,
-        |d| ir.denies[d].when.eval(values),
-        |p| ir.paths[p].when.eval(values),
+        (0..ir.denies.len()).filter(|d| ir.denies[*d].when.eval(values)),
+        (0..ir.paths.len()).filter(|p| ir.paths[*p].when.eval(values)),
         |m| ir.methods[m].requires.eval(values),
     )
 }

@@ -10,11 +10,11 @@
 //!
 //! A node limit bounds memory: exceeding it is an error, never a crash.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::classes::{self, Classes};
 use crate::check::ir::{Cond, CondKind, FactId, Ir, Test};
-use crate::decision::Decision;
+use crate::decision::{Decision, Selection};
 
 /// A reference to a node of the decision graph: an inner node, or a terminal when the
 /// top bit is set.
@@ -111,8 +111,10 @@ impl<'a> Bdd<'a> {
     }
 
     fn mk(&mut self, level: u32, kids: Vec<u32>, used: &mut usize) -> Result<u32, CompileError> {
-        if kids.iter().all(|k| *k == kids[0]) {
-            return Ok(kids[0]);
+        match kids.first() {
+            None => return Ok(FALSE),
+            Some(k0) if kids.iter().all(|k| k == k0) => return Ok(*k0),
+            _ => {}
         }
         let key = (level, kids.into_boxed_slice());
         if let Some(n) = self.unique.get(&key) {
@@ -259,7 +261,8 @@ impl<'a> Bdd<'a> {
 }
 
 /// Fact order: facts tested by deny rules first (a deny cuts the whole graph), then the
-/// facts tested most often, ties in declaration order.
+/// facts tested most often (a method's tests count once per path that lists it), ties in
+/// declaration order. Every tested fact with more than one class gets a level.
 fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
     let mut count = vec![0usize; ir.facts.len()];
     let mut in_deny = vec![false; ir.facts.len()];
@@ -272,16 +275,26 @@ fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
             count[t.fact().index()] += 1;
         }
     }
-    for c in ir
-        .paths
-        .iter()
-        .map(|p| &p.when)
-        .chain(ir.methods.iter().map(|m| &m.requires))
-    {
+    let mut uses = vec![0usize; ir.methods.len()];
+    for p in &ir.paths {
+        for st in &p.steps {
+            for m in st.methods() {
+                uses[m.index()] += 1;
+            }
+        }
+    }
+    for p in &ir.paths {
         tests.clear();
-        c.tests(&mut tests);
+        p.when.tests(&mut tests);
         for t in &tests {
             count[t.fact().index()] += 1;
+        }
+    }
+    for (mi, m) in ir.methods.iter().enumerate() {
+        tests.clear();
+        m.requires.tests(&mut tests);
+        for t in &tests {
+            count[t.fact().index()] += 1 + uses[mi];
         }
     }
     let mut ids: Vec<usize> = (0..ir.facts.len())
@@ -305,10 +318,10 @@ pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, Compile
         order: &order,
         nodes: vec![(u32::MAX, 0), (u32::MAX, 0)],
         kids: Vec::new(),
-        unique: HashMap::new(),
-        and_memo: HashMap::new(),
-        or_memo: HashMap::new(),
-        not_memo: HashMap::new(),
+        unique: HashMap::default(),
+        and_memo: HashMap::default(),
+        or_memo: HashMap::default(),
+        not_memo: HashMap::default(),
         limit: opts.node_limit,
     };
     let mut roots = Vec::with_capacity(ir.denies.len() + ir.paths.len() + ir.methods.len());
@@ -322,26 +335,31 @@ pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, Compile
         roots.push(bdd.cond(c, &level_of, &mut used)?);
     }
     // Boolean memos are no longer needed.
-    bdd.and_memo = HashMap::new();
-    bdd.or_memo = HashMap::new();
-    bdd.not_memo = HashMap::new();
+    bdd.and_memo = HashMap::default();
+    bdd.or_memo = HashMap::default();
+    bdd.not_memo = HashMap::default();
 
     let mut p = Product {
         ir,
         bdd: &bdd,
         nd: ir.denies.len(),
         np: ir.paths.len(),
-        method_paths: method_paths(ir),
         nodes: Vec::new(),
         kids: Vec::new(),
-        unique: HashMap::new(),
-        memo: HashMap::new(),
+        unique: HashMap::default(),
+        memo: HashMap::default(),
+        scratch: Vec::new(),
         decisions: Vec::new(),
-        decision_ids: HashMap::new(),
+        decision_ids: HashMap::default(),
         used,
         limit: opts.node_limit,
     };
-    let mut state = roots;
+    let mut state: Vec<(u32, u32)> = roots
+        .into_iter()
+        .enumerate()
+        .filter(|(_, n)| *n != FALSE)
+        .map(|(i, n)| (i as u32, n))
+        .collect();
     p.normalize(&mut state);
     let root = p.build(state)?;
     Ok(Compiled {
@@ -354,69 +372,88 @@ pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, Compile
     })
 }
 
-/// For each method, the paths whose steps list it.
-fn method_paths(ir: &Ir) -> Vec<Vec<usize>> {
-    let mut out = vec![Vec::new(); ir.methods.len()];
-    for (pi, p) in ir.paths.iter().enumerate() {
-        for s in &p.steps {
-            for m in s.methods() {
-                if !out[m.index()].contains(&pi) {
-                    out[m.index()].push(pi);
-                }
-            }
-        }
-    }
-    out
-}
-
+/// The product construction. A state lists, for each condition that is not yet known to
+/// be false, its index (deny rules, then path `when`s, then method `requires`) and its
+/// current sub-diagram; it is sparse because most conditions become false quickly.
 struct Product<'a> {
     ir: &'a Ir,
     bdd: &'a Bdd<'a>,
     nd: usize,
     np: usize,
-    method_paths: Vec<Vec<usize>>,
     nodes: Vec<FlatNode>,
     kids: Vec<u32>,
     unique: HashMap<(u32, Box<[u32]>), u32>,
-    memo: HashMap<Box<[u32]>, u32>,
+    memo: HashMap<Vec<(u32, u32)>, u32>,
+    /// Scratch buffers for `normalize`.
+    scratch: Vec<u32>,
     decisions: Vec<Decision>,
-    decision_ids: HashMap<Decision, u32>,
+    decision_ids: HashMap<Box<[u32]>, u32>,
     used: usize,
     limit: usize,
 }
 
 impl Product<'_> {
-    /// Clear parts of the state that cannot change the decision, so that more states
-    /// coincide: everything but the deny rules once one deny holds; methods listed only
-    /// by paths whose `when` is already false.
-    fn normalize(&self, s: &mut [u32]) {
-        let (nd, np) = (self.nd, self.np);
-        if s[..nd].contains(&TRUE) {
-            for x in &mut s[nd..] {
-                *x = FALSE;
-            }
+    /// Drop parts of the state that cannot change the decision, so that more states
+    /// coincide: everything but the deny rules once one deny holds; paths with a step
+    /// that can no longer get enough usable methods; methods listed only by paths that
+    /// are already unavailable (or by no path).
+    fn normalize(&mut self, s: &mut Vec<(u32, u32)>) {
+        let (nd, np) = (self.nd as u32, self.np as u32);
+        if s.iter().any(|(i, n)| *i < nd && *n == TRUE) {
+            s.retain(|(i, _)| *i < nd);
             return;
         }
-        for (m, paths) in self.method_paths.iter().enumerate() {
-            if paths.iter().all(|p| s[nd + p] == FALSE) {
-                s[nd + np + m] = FALSE;
-            }
+        let present = |s: &[(u32, u32)], i: u32| s.binary_search_by_key(&i, |(k, _)| *k).is_ok();
+        // Paths that cannot be completed any more.
+        let mut dead = std::mem::take(&mut self.scratch);
+        dead.clear();
+        dead.extend(
+            s.iter()
+                .filter(|(i, _)| *i >= nd && *i < nd + np)
+                .filter(|(i, _)| {
+                    let path = &self.ir.paths[(*i - nd) as usize];
+                    path.steps.iter().any(|step| {
+                        let usable = step
+                            .methods()
+                            .iter()
+                            .filter(|m| present(s, nd + np + m.0))
+                            .count();
+                        usable < step.needed()
+                    })
+                })
+                .map(|(i, _)| *i),
+        );
+        if !dead.is_empty() {
+            s.retain(|(i, _)| dead.binary_search(i).is_err());
         }
-        // Methods in no path never matter.
-        for (m, paths) in self.method_paths.iter().enumerate() {
-            if paths.is_empty() {
-                s[nd + np + m] = FALSE;
-            }
+        // Methods no live path lists.
+        let first_method = s.partition_point(|(i, _)| *i < nd + np);
+        if first_method < s.len() {
+            let mut wanted = dead;
+            wanted.clear();
+            wanted.extend(
+                s[..first_method]
+                    .iter()
+                    .filter(|(i, _)| *i >= nd)
+                    .flat_map(|(i, _)| self.ir.paths[(*i - nd) as usize].steps.iter())
+                    .flat_map(|step| step.methods().iter().map(|m| nd + np + m.0)),
+            );
+            wanted.sort_unstable();
+            wanted.dedup();
+            s.retain(|(i, _)| *i < nd + np || wanted.binary_search(i).is_ok());
+            self.scratch = wanted;
+        } else {
+            self.scratch = dead;
         }
     }
 
-    fn build(&mut self, state: Vec<u32>) -> Result<u32, CompileError> {
+    fn build(&mut self, state: Vec<(u32, u32)>) -> Result<u32, CompileError> {
         if let Some(r) = self.memo.get(state.as_slice()) {
             return Ok(*r);
         }
         let top = state
             .iter()
-            .map(|n| self.bdd.level(*n))
+            .map(|(_, n)| self.bdd.level(*n))
             .min()
             .unwrap_or(u32::MAX);
         let r = if top == u32::MAX {
@@ -425,9 +462,10 @@ impl Product<'_> {
             let width = self.bdd.width(top);
             let mut kids = Vec::with_capacity(width);
             for c in 0..width {
-                let mut child: Vec<u32> = state
+                let mut child: Vec<(u32, u32)> = state
                     .iter()
-                    .map(|n| self.bdd.cofactor(*n, top, c))
+                    .map(|(i, n)| (*i, self.bdd.cofactor(*n, top, c)))
+                    .filter(|(_, n)| *n != FALSE)
                     .collect();
                 self.normalize(&mut child);
                 kids.push(self.build(child)?);
@@ -440,10 +478,7 @@ impl Product<'_> {
                 match self.unique.get(&key) {
                     Some(n) => *n,
                     None => {
-                        self.used += 1;
-                        if self.used > self.limit {
-                            return Err(CompileError::NodeLimit { limit: self.limit });
-                        }
+                        self.bump()?;
                         let id = self.nodes.len() as u32;
                         self.nodes.push(FlatNode {
                             fact,
@@ -456,28 +491,41 @@ impl Product<'_> {
                 }
             }
         };
-        self.used += 1;
-        if self.used > self.limit {
-            return Err(CompileError::NodeLimit { limit: self.limit });
-        }
-        self.memo.insert(state.into_boxed_slice(), r);
+        self.bump()?;
+        self.memo.insert(state, r);
         Ok(r)
     }
 
-    fn terminal(&mut self, state: &[u32]) -> u32 {
+    fn bump(&mut self) -> Result<(), CompileError> {
+        self.used += 1;
+        if self.used > self.limit {
+            Err(CompileError::NodeLimit { limit: self.limit })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A terminal state: every listed condition is true, every other one false.
+    fn terminal(&mut self, state: &[(u32, u32)]) -> u32 {
         let (nd, np) = (self.nd, self.np);
-        let d = Decision::assemble(
-            self.ir,
-            |i| state[i] == TRUE,
-            |p| state[nd + p] == TRUE,
-            |m| state[nd + np + m] == TRUE,
-        );
-        if let Some(id) = self.decision_ids.get(&d) {
+        let holds = |i: usize| state.binary_search_by_key(&(i as u32), |(k, _)| *k).is_ok();
+        let denies = state
+            .iter()
+            .map(|(i, _)| *i as usize)
+            .take_while(|i| *i < nd);
+        let paths = state
+            .iter()
+            .map(|(i, _)| *i as usize)
+            .filter(|i| *i >= nd && *i < nd + np)
+            .map(|i| i - nd);
+        let sel = Selection::new(self.ir, denies, paths, |m| holds(nd + np + m));
+        let key = sel.key().into_boxed_slice();
+        if let Some(id) = self.decision_ids.get(&key) {
             return *id | TERMINAL;
         }
         let id = self.decisions.len() as u32;
-        self.decisions.push(d.clone());
-        self.decision_ids.insert(d, id);
+        self.decisions.push(sel.decision(self.ir));
+        self.decision_ids.insert(key, id);
         id | TERMINAL
     }
 }
