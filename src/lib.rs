@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod check;
 pub mod decision;
 pub mod diagnostic;

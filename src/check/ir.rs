@@ -379,3 +379,97 @@ impl Ir {
         &self.methods[id.index()]
     }
 }
+
+/// How the facts of one policy map onto a shared list of facts (used by `diff`): the
+/// shared index of each fact, and for enums the shared index of each variant.
+#[derive(Clone, Debug)]
+pub(crate) struct FactMap {
+    pub fact: Vec<FactId>,
+    pub variants: Vec<Vec<usize>>,
+}
+
+impl Test {
+    fn remap(&self, m: &FactMap) -> Test {
+        let f = |id: &FactId| m.fact[id.index()];
+        match self {
+            Test::Bool { fact, value } => Test::Bool {
+                fact: f(fact),
+                value: *value,
+            },
+            Test::Int { fact, op, k } => Test::Int {
+                fact: f(fact),
+                op: *op,
+                k: *k,
+            },
+            Test::IntIn { fact, values } => Test::IntIn {
+                fact: f(fact),
+                values: values.clone(),
+            },
+            Test::Enum { fact, mask } => {
+                let vm = &m.variants[fact.index()];
+                let mut out = vec![false; vm.len()];
+                for (i, b) in mask.iter().enumerate() {
+                    if let Some(j) = vm.get(i) {
+                        if let Some(slot) = out.get_mut(*j) {
+                            *slot = *b;
+                        }
+                    }
+                }
+                Test::Enum {
+                    fact: f(fact),
+                    mask: out,
+                }
+            }
+        }
+    }
+}
+
+impl Cond {
+    fn remap(&self, m: &FactMap) -> Cond {
+        let kind = match &self.kind {
+            CondKind::Const(b) => CondKind::Const(*b),
+            CondKind::Test(t) => CondKind::Test(t.remap(m)),
+            CondKind::Not(c) => CondKind::Not(Box::new(c.remap(m))),
+            CondKind::And(cs) => CondKind::And(cs.iter().map(|c| c.remap(m)).collect()),
+            CondKind::Or(cs) => CondKind::Or(cs.iter().map(|c| c.remap(m)).collect()),
+        };
+        Cond {
+            kind,
+            span: self.span,
+        }
+    }
+}
+
+impl Ir {
+    /// The same policy over a shared list of facts.
+    pub(crate) fn remap(&self, facts: &[Fact], m: &FactMap) -> Ir {
+        Ir {
+            name: self.name.clone(),
+            facts: facts.to_vec(),
+            methods: self
+                .methods
+                .iter()
+                .map(|x| Method {
+                    requires: x.requires.remap(m),
+                    ..x.clone()
+                })
+                .collect(),
+            denies: self
+                .denies
+                .iter()
+                .map(|d| DenyRule {
+                    when: d.when.remap(m),
+                    ..d.clone()
+                })
+                .collect(),
+            paths: self
+                .paths
+                .iter()
+                .map(|p| Path {
+                    when: p.when.remap(m),
+                    ..p.clone()
+                })
+                .collect(),
+        }
+    }
+}

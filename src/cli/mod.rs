@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 bad input (policy or profile errors, unreadable files,
 //! failing checks); 2 `eval --exit-code` on deny or lockout; 64 a usage error.
 
+mod analyze;
 mod check;
 mod eval;
 mod graph;
@@ -53,6 +54,10 @@ enum Command {
     Eval(eval::Args),
     /// Print the decision graph (DOT or JSON) and its size.
     Graph(graph::Args),
+    /// Regions, lockouts, dead items, single points of compromise and lints.
+    Analyze(analyze::Args),
+    /// Where two versions of a policy decide differently (exit 0 same, 1 different, 2 error).
+    Diff(analyze::DiffArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -69,6 +74,8 @@ pub fn run() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Graph(a) => graph::run(a),
+        Command::Analyze(a) => analyze::run(a),
+        Command::Diff(a) => analyze::run_diff(a),
     }
 }
 

@@ -263,7 +263,7 @@ impl<'a> Bdd<'a> {
 /// Fact order: facts tested by deny rules first (a deny cuts the whole graph), then the
 /// facts tested most often (a method's tests count once per path that lists it), ties in
 /// declaration order. Every tested fact with more than one class gets a level.
-fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
+pub(crate) fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
     let mut count = vec![0usize; ir.facts.len()];
     let mut in_deny = vec![false; ir.facts.len()];
     let mut tests = Vec::new();
@@ -308,6 +308,18 @@ fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
 pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, CompileError> {
     let classes = classes::compute(ir);
     let order = fact_order(ir, &classes);
+    compile_in(ir, classes, order, opts)
+}
+
+/// Compile with given value classes and fact order (which must refine every test of
+/// `ir` and list every tested fact that has more than one class). `diff` compiles two
+/// versions of a policy this way so that their graphs can be walked together.
+pub(crate) fn compile_in(
+    ir: &Ir,
+    classes: Vec<Classes>,
+    order: Vec<FactId>,
+    opts: CompileOptions,
+) -> Result<Compiled, CompileError> {
     let mut level_of = vec![u32::MAX; ir.facts.len()];
     for (l, f) in order.iter().enumerate() {
         level_of[f.index()] = l as u32;

@@ -1,0 +1,387 @@
+//! Analysis and diff: exact shares against brute-force enumeration, regions that are
+//! disjoint, cover exactly their decision and parse as conditions, one fixture per lint,
+//! and diff regions against evaluating both versions.
+
+mod common;
+
+use proptest::prelude::*;
+use regain::analyze::{self, diff};
+use regain::check::ir::{FactType, Ir};
+use regain::{CompileOptions, Decision, DecisionKind, Engine, Policy};
+
+/// Every profile of a small policy's space (None when the space is too large).
+fn all_profiles(ir: &Ir, cap: u64) -> Option<Vec<Vec<i64>>> {
+    let sizes: Vec<u64> = ir.facts.iter().map(|f| f.ty.size() as u64).collect();
+    let total = sizes.iter().try_fold(1u64, |a, b| a.checked_mul(*b))?;
+    if total > cap {
+        return None;
+    }
+    Some(
+        (0..total)
+            .map(|mut k| {
+                ir.facts
+                    .iter()
+                    .zip(&sizes)
+                    .map(|(f, n)| {
+                        let i = (k % n) as i64;
+                        k /= n;
+                        f.ty.bounds().0 + i
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+fn facts_block(ir: &Ir) -> String {
+    ir.facts
+        .iter()
+        .map(|f| format!("  {}: {}\n", f.name, f.ty.describe()))
+        .collect()
+}
+
+/// A condition in the language, compiled against the facts of `ir`.
+fn condition(ir: &Ir, cond: &str) -> Policy {
+    let src = format!(
+        "policy c\nfacts {{\n{}}}\nmethods {{ m: human }}\ndeny \"r\" when {cond}\npath p {{ steps m grants r }}\n",
+        facts_block(ir)
+    );
+    Policy::parse(&src).unwrap_or_else(|e| panic!("condition does not parse: {cond}\n{e}"))
+}
+
+fn key(d: &Decision) -> (DecisionKind, Vec<String>, Vec<String>) {
+    (
+        d.kind(),
+        d.path_names().iter().map(|s| s.to_string()).collect(),
+        d.denied_by().to_vec(),
+    )
+}
+
+fn check_analysis(src: &str) {
+    let policy = Policy::parse(src).unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let ir = policy.ir();
+    let Some(profiles) = all_profiles(ir, 3000) else {
+        return;
+    };
+    let a = analyze::analyze(&engine);
+    assert!(!a.truncated);
+    let n = profiles.len() as f64;
+    let mut counts = [0f64; 3];
+    let decisions: Vec<Decision> = profiles
+        .iter()
+        .map(|v| regain::interp::decide(ir, v))
+        .collect();
+    for d in &decisions {
+        counts[match d.kind() {
+            DecisionKind::Allow => 0,
+            DecisionKind::Deny => 1,
+            DecisionKind::Lockout => 2,
+        }] += 1.0;
+    }
+    assert!(
+        (a.shares.allow - counts[0] / n).abs() < 1e-9,
+        "allow {} vs {}",
+        a.shares.allow,
+        counts[0] / n
+    );
+    assert!((a.shares.deny - counts[1] / n).abs() < 1e-9);
+    assert!((a.shares.lockout - counts[2] / n).abs() < 1e-9);
+    // Each profile lies in exactly one region, whose decision is the profile's.
+    let conds: Vec<Policy> = a
+        .regions
+        .iter()
+        .map(|r| condition(ir, &r.condition))
+        .collect();
+    let mut in_region = vec![0f64; a.regions.len()];
+    for (v, d) in profiles.iter().zip(&decisions) {
+        let hits: Vec<usize> = conds
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.ir().denies[0].when.eval(v))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(hits.len(), 1, "profile {v:?} in regions {hits:?}\n{src}");
+        let r = &a.regions[hits[0]];
+        assert_eq!(
+            (r.decision, r.paths.clone(), r.denied_by.clone()),
+            key(d),
+            "profile {v:?} region {}",
+            r.condition
+        );
+        in_region[hits[0]] += 1.0;
+    }
+    for (r, c) in a.regions.iter().zip(&in_region) {
+        assert!(
+            (r.share - c / n).abs() < 1e-9,
+            "{}: {} vs {}",
+            r.condition,
+            r.share,
+            c / n
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn shares_and_regions_match_brute_force(seed in any::<u64>(), size in 0u32..4) {
+        check_analysis(&common::policy(seed, size).source);
+    }
+
+    #[test]
+    fn diff_matches_evaluating_both(seed in any::<u64>(), size in 0u32..4) {
+        let old = common::policy(seed, size).source;
+        let new = mutate(&old, seed);
+        check_diff(&old, &new);
+    }
+}
+
+/// A small edit: flip an `and`/`or`, drop a `when`, or add a fact and use it.
+fn mutate(src: &str, seed: u64) -> String {
+    match seed % 4 {
+        0 if src.contains(" and ") => src.replacen(" and ", " or ", 1),
+        1 if src.contains(" or ") => src.replacen(" or ", " and ", 1),
+        2 => {
+            let mut lines: Vec<&str> = src.lines().collect();
+            if let Some(i) = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with("when "))
+            {
+                lines.remove(i);
+            }
+            lines.join("\n")
+        }
+        _ => src
+            .replacen("facts {\n", "facts {\n  extra.flag: bool\n", 1)
+            .replacen("  grants reset\n", "  when extra.flag\n  grants reset\n", 1)
+            .replacen(
+                "  when extra.flag\n  grants reset\n",
+                "  grants reset\n",
+                if src.contains("path p0 {\n  when") {
+                    1
+                } else {
+                    0
+                },
+            ),
+    }
+}
+
+fn check_diff(old_src: &str, new_src: &str) {
+    let old = Policy::parse(old_src).unwrap();
+    let new = match Policy::parse(new_src) {
+        Ok(p) => p,
+        Err(_) => return, // a mutation that does not check (e.g. two `when`s)
+    };
+    let d = diff::diff(&old, &new, CompileOptions::default()).unwrap();
+    // The universe: old facts, then new-only facts.
+    let mut uni = old.ir().clone();
+    for f in &new.ir().facts {
+        if uni.fact_id(&f.name).is_none() {
+            uni.facts.push(f.clone());
+        }
+    }
+    let Some(profiles) = all_profiles(&uni, 4000) else {
+        return;
+    };
+    let project = |ir: &Ir, v: &[i64]| -> Vec<i64> {
+        ir.facts
+            .iter()
+            .map(|f| {
+                let i = uni.fact_id(&f.name).unwrap().index();
+                match (&f.ty, &uni.facts[i].ty) {
+                    (FactType::Enum(vs), FactType::Enum(us)) => {
+                        let name = &us[v[i] as usize];
+                        vs.iter().position(|x| x == name).unwrap() as i64
+                    }
+                    _ => v[i],
+                }
+            })
+            .collect()
+    };
+    let conds: Vec<Policy> = d
+        .regions
+        .iter()
+        .map(|r| condition(&uni, &r.condition))
+        .collect();
+    let mut differing = 0f64;
+    for v in &profiles {
+        let a = regain::interp::decide(old.ir(), &project(old.ir(), v));
+        let b = regain::interp::decide(new.ir(), &project(new.ir(), v));
+        let differs = key(&a) != key(&b);
+        let hits: Vec<usize> = conds
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.ir().denies[0].when.eval(v))
+            .map(|(i, _)| i)
+            .collect();
+        if differs {
+            differing += 1.0;
+            assert_eq!(hits.len(), 1, "{v:?} differs but lies in regions {hits:?}");
+            let r = &d.regions[hits[0]];
+            assert_eq!(
+                (r.old.decision, r.old.paths.clone(), r.old.denied_by.clone()),
+                key(&a)
+            );
+            assert_eq!(
+                (r.new.decision, r.new.paths.clone(), r.new.denied_by.clone()),
+                key(&b)
+            );
+        } else {
+            assert!(
+                hits.is_empty(),
+                "{v:?} is decided alike but lies in a diff region"
+            );
+        }
+    }
+    assert_eq!(d.equivalent, differing == 0.0);
+    assert!((d.share - differing / profiles.len() as f64).abs() < 1e-9);
+}
+
+#[test]
+fn diff_of_a_policy_with_itself_is_empty() {
+    for name in ["alipay", "consumer", "entra_sspr"] {
+        let src = std::fs::read_to_string(format!(
+            "{}/policies/{name}.regain",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let p = Policy::parse(&src).unwrap();
+        let d = diff::diff(&p, &p, CompileOptions::default()).unwrap();
+        assert!(
+            d.equivalent && d.regions.is_empty() && d.share == 0.0,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn diff_rejects_a_changed_type() {
+    let a = Policy::parse("policy a facts { n: int 0..5 } methods { m: human requires n > 1 } path p { steps m grants r }").unwrap();
+    let b = Policy::parse("policy a facts { n: int 0..9 } methods { m: human requires n > 1 } path p { steps m grants r }").unwrap();
+    let e = diff::diff(&a, &b, CompileOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("`n`"), "{e}");
+}
+
+#[test]
+fn every_lint_has_a_fixture_that_triggers_it_and_clean_triggers_none() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints");
+    for code in analyze::LintCode::ALL {
+        if *code == analyze::LintCode::A009 {
+            continue; // needs a policy too large to list: see analysis_of_a_large_policy
+        }
+        let src = std::fs::read_to_string(dir.join(format!("{}.regain", code.as_str())))
+            .unwrap_or_else(|_| panic!("no fixture for {}", code.as_str()));
+        let p = Policy::parse_named(&format!("{}.regain", code.as_str()), &src).unwrap();
+        let a = analyze::analyze(&Engine::new(&p).unwrap());
+        let f = a.findings.iter().find(|f| f.code == code.as_str());
+        let f = f.unwrap_or_else(|| panic!("{} not triggered: {:?}", code.as_str(), a.findings));
+        assert!(f
+            .location
+            .starts_with(&format!("{}.regain:", code.as_str())));
+    }
+    let src = std::fs::read_to_string(dir.join("clean.regain")).unwrap();
+    let a = analyze::analyze(&Engine::new(&Policy::parse(&src).unwrap()).unwrap());
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    check_analysis(&src);
+}
+
+#[test]
+fn lint_fixtures_and_shipped_policies_match_brute_force() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lints");
+    for e in std::fs::read_dir(dir).unwrap() {
+        check_analysis(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+}
+
+#[test]
+fn alipay_names_the_seed_case() {
+    // Phone out of service, no email, no questions: locked out unless identity or bank
+    // card can be checked, in which case human review (support) takes them.
+    let src = std::fs::read_to_string(format!(
+        "{}/policies/alipay.regain",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let p = Policy::parse_named("policies/alipay.regain", &src).unwrap();
+    let a = analyze::analyze(&Engine::new(&p).unwrap());
+    let lockouts: Vec<&str> = a
+        .regions
+        .iter()
+        .filter(|r| r.decision == DecisionKind::Lockout)
+        .map(|r| r.condition.as_str())
+        .collect();
+    assert!(
+        lockouts.iter().any(|c| c.contains("not phone.active")
+            && c.contains("questions.set <= 1")
+            && c.contains("not identity.verified")),
+        "{lockouts:?}"
+    );
+    assert!(a.regions.iter().any(|r| r.decision == DecisionKind::Allow
+        && r.paths == ["support"]
+        && r.condition.contains("not phone.active")
+        && r.condition.contains("not email.bound")));
+    insta::assert_snapshot!(analyze_human("policies/alipay.regain"));
+}
+
+fn analyze_human(rel: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["analyze", rel, "--top", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn diff_human_output() {
+    let dir = std::env::temp_dir().join(format!("regain-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.regain");
+    let new = dir.join("new.regain");
+    std::fs::write(&old, "policy p\nfacts { phone.active: bool  questions.set: int 0..5 }\nmethods { sms: possession restricted requires phone.active  q: knowledge requires questions.set >= 2  k: human }\npath sms { steps sms then q grants r notify sms }\npath support { steps q then k grants r wait 2d notify sms }\n").unwrap();
+    std::fs::write(&new, "policy p\nfacts { phone.active: bool  questions.set: int 0..5  email.bound: bool }\nmethods { sms: possession restricted requires phone.active  q: knowledge requires questions.set >= 3  e: possession requires email.bound  k: human }\npath sms { steps sms then q grants r notify sms }\npath email { steps e then q grants r notify sms, e }\npath support { steps q then k grants r wait 2d notify sms }\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .args(["diff"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    let same = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .args(["diff"])
+        .arg(&old)
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .args(["diff", "no/such.regain"])
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[path = "../benches/common/mod.rs"]
+mod gen;
+
+#[test]
+fn analysis_of_a_generated_policy_is_exact_and_complete() {
+    let src = gen::generated(100, 16, 7);
+    let policy = Policy::parse(&src).unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let a = analyze::analyze(&engine);
+    let total = a.shares.allow + a.shares.deny + a.shares.lockout;
+    assert!((total - 1.0).abs() < 1e-9);
+    let listed: f64 = a.regions.iter().map(|r| r.share).sum();
+    if a.truncated {
+        assert!(a.findings.iter().any(|f| f.code == "A009"));
+        assert!(listed < 1.0 + 1e-9);
+    } else {
+        assert!((listed - 1.0).abs() < 1e-9, "regions cover {listed}");
+    }
+}
