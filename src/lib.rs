@@ -38,6 +38,7 @@ pub mod explain;
 pub mod graph;
 pub mod interp;
 pub mod profile;
+pub mod simulate;
 pub mod source;
 pub mod syntax;
 
@@ -230,6 +231,17 @@ impl Engine {
     /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.
     pub fn builder(&self) -> ProfileBuilder<'_> {
         ProfileBuilder::new(&self.policy.ir, self)
+    }
+
+    /// The index of the terminal decision for dense, in-domain values (classified on the
+    /// fly). Used by the simulator.
+    pub(crate) fn terminal_of(&self, values: &[i64]) -> Option<usize> {
+        let cls = &self.graph.c.classes;
+        self.graph.walk(|f| {
+            values
+                .get(f)
+                .and_then(|v| cls.get(f).and_then(|c| c.of(*v)))
+        })
     }
 
     /// The decision for a profile. Allocation-free. A profile built by another engine is

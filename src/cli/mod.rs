@@ -9,6 +9,7 @@ mod check;
 mod eval;
 mod graph;
 mod render;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -58,6 +59,10 @@ enum Command {
     Analyze(analyze::Args),
     /// Where two versions of a policy decide differently (exit 0 same, 1 different, 2 error).
     Diff(analyze::DiffArgs),
+    /// Monte-Carlo (or --exact) simulation of owners and attackers through the policy.
+    Simulate(simulate::Args),
+    /// Combine `simulate --shard K/N --format json` outputs into the single-run result.
+    Merge(simulate::MergeArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -76,6 +81,8 @@ pub fn run() -> i32 {
         Command::Graph(a) => graph::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Diff(a) => analyze::run_diff(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Merge(a) => simulate::run_merge(a),
     }
 }
 

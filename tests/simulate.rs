@@ -1,0 +1,359 @@
+//! The simulator: determinism across thread counts and shards, Monte-Carlo within the
+//! intervals of `--exact`, hand-computed small cases, model validation errors.
+
+use std::process::Command;
+
+use regain::simulate::{self, exact::exact, Model, Options};
+use regain::{Engine, Policy};
+use serde_json::Value;
+
+fn regain(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_regain"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn load(name: &str) -> (Engine, Model) {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let src = std::fs::read_to_string(format!("{dir}/policies/{name}.regain")).unwrap();
+    let policy = Policy::parse(&src).unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let yaml = std::fs::read_to_string(format!("{dir}/policies/{name}.model.yaml")).unwrap();
+    let model = Model::from_yaml(&policy, &yaml).unwrap();
+    (engine, model)
+}
+
+#[test]
+fn same_seed_same_bytes_at_any_thread_count() {
+    let args = |t: &'static str| {
+        vec![
+            "simulate",
+            "policies/alipay.regain",
+            "--trials",
+            "300000",
+            "--seed",
+            "7",
+            "--threads",
+            t,
+            "--format",
+            "json",
+            "--quiet",
+        ]
+    };
+    let (c1, one, _) = regain(&args("1"));
+    let (c2, two, _) = regain(&args("2"));
+    assert_eq!((c1, c2), (0, 0));
+    assert_eq!(one, two);
+    let v: Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(v["trials"], 300000);
+    assert_eq!(v["seed"], 7);
+    assert!(v.get("threads").is_none());
+}
+
+#[test]
+fn shards_merge_into_the_single_run() {
+    let dir = std::env::temp_dir().join(format!("regain-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, single, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--trials",
+        "250000",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let (code, out, err) = regain(&[
+            "simulate",
+            "policies/alipay.regain",
+            "--trials",
+            "250000",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+            "--quiet",
+            "--shard",
+            &format!("{k}/3"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let f = dir.join(format!("s{k}.json"));
+        std::fs::write(&f, out).unwrap();
+        files.push(f.display().to_string());
+    }
+    let mut args = vec![
+        "merge",
+        "--policy",
+        "policies/alipay.regain",
+        "--format",
+        "json",
+    ];
+    // Any order.
+    args.extend([files[2].as_str(), files[0].as_str(), files[1].as_str()]);
+    let (code, merged, err) = regain(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(merged, single);
+    // A missing shard is an error.
+    let (code, _, err) = regain(&[
+        "merge",
+        "--policy",
+        "policies/alipay.regain",
+        files[0].as_str(),
+        files[1].as_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("shard 3/3 is missing"), "{err}");
+}
+
+fn within(mc: &Value, ex: &Value, path: &[&str]) {
+    let get = |v: &Value| {
+        let mut x = v;
+        for p in path {
+            x = &x[*p];
+        }
+        x.clone()
+    };
+    let (m, e) = (get(mc), get(ex));
+    let share = e["share"].as_f64().unwrap();
+    let lo = m["ci95"][0].as_f64().unwrap();
+    let hi = m["ci95"][1].as_f64().unwrap();
+    // 95% intervals: allow a little slack so that one unlucky figure in many does not fail.
+    let slack = (hi - lo) * 0.5 + 1e-12;
+    assert!(
+        share >= lo - slack && share <= hi + slack,
+        "{path:?}: exact {share} vs [{lo}, {hi}]"
+    );
+}
+
+#[test]
+fn monte_carlo_falls_inside_the_exact_figures() {
+    for name in ["alipay", "consumer", "entra_sspr"] {
+        let (engine, model) = load(name);
+        let ex = exact(&engine, &model).unwrap();
+        let mc = simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 400_000,
+                seed: 11,
+                threads: 0,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        for k in ["recovered", "failed", "lockout", "denied"] {
+            within(&mc, &ex, &["outcomes", k]);
+        }
+        within(&mc, &ex, &["human_review_load"]);
+        for a in model.attackers.iter() {
+            within(&mc, &ex, &["attackers", &a.name, "takeover"]);
+        }
+        let (m, e) = (
+            mc["time_to_recover_s"]["mean"].as_f64().unwrap(),
+            ex["time_to_recover_s"]["mean"].as_f64().unwrap(),
+        );
+        assert!((m - e).abs() / e < 0.02, "{name}: mean time {m} vs {e}");
+        for s in &model.segments {
+            within(&mc, &ex, &["segments", &s.name, "outcomes", "recovered"]);
+        }
+    }
+}
+
+#[test]
+fn hand_computed_single_path() {
+    // One fact (P(a) = 0.8), one path: `any 1 of (x, y)` then `k`, wait 1h, notify x.
+    let policy = Policy::parse(
+        "policy t facts { a: bool } methods { x: possession requires a  y: knowledge  k: human }\n\
+         path p { steps any 1 of (x, y) then k grants r wait 1h notify x }",
+    )
+    .unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let model = Model::from_yaml(
+        &policy,
+        "population: {facts: {a: 0.8}}\npeople: {x: {success: 0.5, time: 1m}, y: {success: 0.5, time: 2m}, k: {success: 0.9, time: 10m}}\nattackers: {eve: {methods: {y: 0.5, k: 1.0}, stopped_when_notified: 0.5}}\n",
+    )
+    .unwrap();
+    let ex = exact(&engine, &model).unwrap();
+    // a: x then y: step 1 succeeds 1 - 0.25 = 0.75; path 0.75 * 0.9. not a: y only: 0.5 * 0.9.
+    let rec = 0.8 * 0.75 * 0.9 + 0.2 * 0.5 * 0.9;
+    let got = ex["outcomes"]["recovered"]["share"].as_f64().unwrap();
+    assert!((got - rec).abs() < 1e-12, "{got} vs {rec}");
+    // Everyone attempts the human step only after step 1: human load = P(step 1 succeeds).
+    let human = 0.8 * 0.75 + 0.2 * 0.5;
+    assert!((ex["human_review_load"]["share"].as_f64().unwrap() - human).abs() < 1e-12);
+    // Time, given a: x ok (0.5): 1m + 10m; x fails, y ok (0.25): 1m + 2m + 10m; plus the 1h wait.
+    // Given not a: y ok: 2m + 10m.
+    let tm = 0.8 * 0.9 * (0.5 * 660.0 + 0.25 * 780.0) + 0.2 * 0.9 * 0.5 * 720.0;
+    let mean = tm / rec + 3600.0;
+    assert!((ex["time_to_recover_s"]["mean"].as_f64().unwrap() - mean).abs() < 1e-6);
+    // The attacker completes with 0.5 (y) * 1.0 (k); when a holds, x is usable so the
+    // owner is notified during the wait and stops half the attacks.
+    let take = 0.8 * 0.5 * 0.5 + 0.2 * 0.5;
+    assert!(
+        (ex["attackers"]["eve"]["takeover"]["share"]
+            .as_f64()
+            .unwrap()
+            - take)
+            .abs()
+            < 1e-12
+    );
+    let mc = simulate::simulate(
+        &engine,
+        &model,
+        Options {
+            trials: 200_000,
+            seed: 5,
+            threads: 1,
+            shard: None,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    within(&mc, &ex, &["outcomes", "recovered"]);
+    within(&mc, &ex, &["attackers", "eve", "takeover"]);
+}
+
+#[test]
+fn model_errors_name_their_location() {
+    let policy = Policy::parse(
+        "policy t facts { a: bool  n: int 0..5  r: low | high  d: bool = false } methods { x: possession requires a  k: human }\n\
+         path p { steps x then k grants r notify x }",
+    )
+    .unwrap();
+    let ok = "population: {facts: {a: 0.5, n: {uniform: [0, 5]}, r: {weights: {low: 1, high: 1}}}}\npeople: {x: {success: 0.5}, k: {success: 1}}\n";
+    Model::from_yaml(&policy, ok).unwrap();
+    let cases = [
+        (
+            ok.replace("a: 0.5", "a: 1.5"),
+            "population.facts.a",
+            "outside [0, 1]",
+        ),
+        (
+            ok.replace("a: 0.5, ", ""),
+            "population.facts",
+            "`a` needs a distribution",
+        ),
+        (
+            ok.replace("a: 0.5", "aa: 0.5"),
+            "population.facts.aa",
+            "no fact `aa`",
+        ),
+        (
+            ok.replace("[0, 5]", "[0, 9]"),
+            "population.facts.n.uniform",
+            "outside",
+        ),
+        (
+            ok.replace("low: 1", "lo: 1"),
+            "population.facts.r.weights.lo",
+            "not a variant",
+        ),
+        (
+            ok.replace("high: 1", "high: 0"),
+            "population.facts.r.weights.high",
+            "must be positive",
+        ),
+        (
+            ok.replace("{success: 0.5}", "{success: 0.5, time: 3x}"),
+            "people.x.time",
+            "not a duration",
+        ),
+        (ok.replace(", k: {success: 1}", ""), "people", "method `k`"),
+        (
+            ok.replace("a: 0.5", "a: {when: n > 1, then: 0.5, else: false}"),
+            "population.facts.a.when",
+            "not sampled before",
+        ),
+        (
+            ok.replace("a: 0.5", "a: {when: a, then: 0.5}"),
+            "population.facts.a",
+            "needs `else`",
+        ),
+        (
+            ok.replace("a: 0.5", "a: {when: \"nn > 1\", then: 0.5, else: false}"),
+            "population.facts.a.when",
+            "unknown fact",
+        ),
+        (
+            format!("{ok}attackers: {{eve: {{methods: {{zz: 0.5}}}}}}\n"),
+            "attackers.eve.methods.zz",
+            "no method",
+        ),
+        (
+            format!("{ok}attackers: {{eve: {{methods: {{x: 2}}}}}}\n"),
+            "attackers.eve.methods.x",
+            "outside [0, 1]",
+        ),
+        (
+            ok.replace("population:", "populaton:"),
+            "",
+            "unknown key `populaton`",
+        ),
+        (
+            "population: [1, 2]".to_string(),
+            "population",
+            "expected the population",
+        ),
+        ("{{{".to_string(), "", "invalid YAML"),
+    ];
+    for (yaml, loc, msg) in &cases {
+        let e = Model::from_yaml(&policy, yaml).unwrap_err();
+        assert_eq!(e.location, *loc, "{yaml}: {e}");
+        assert!(e.message.contains(msg), "{yaml}: {e}");
+    }
+    // A segment may override only listed facts.
+    let seg = ok.replace(
+        "r: {weights: {low: 1, high: 1}}}}",
+        "r: {weights: {low: 1, high: 1}}}, segments: [{name: s, weight: 1, facts: {d: true}}]}",
+    );
+    let e = Model::from_yaml(&policy, &seg).unwrap_err();
+    assert_eq!(e.location, "population.segments[0].facts.d", "{e}");
+}
+
+#[test]
+fn cli_reports_and_errors() {
+    let (code, out, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--trials",
+        "70000",
+        "--seed",
+        "2",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+    let (code, _, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--model",
+        "no/such.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read `no/such.yaml`"), "{err}");
+    let (code, _, _) = regain(&["simulate", "policies/alipay.regain", "--shard", "3/2"]);
+    assert_eq!(code, 64);
+    let (code, out, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--exact",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["exact"], true);
+    assert_eq!(v["segments"].as_object().unwrap().len(), 3);
+}
