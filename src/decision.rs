@@ -101,7 +101,7 @@ impl Decision {
 
     /// The decision returned for a profile that does not belong to the engine: deny,
     /// so that a misuse fails closed.
-    pub(crate) fn fail_closed() -> Decision {
+    pub fn fail_closed() -> Decision {
         Decision {
             kind: DecisionKind::Deny,
             paths: Vec::new(),

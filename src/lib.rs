@@ -35,11 +35,13 @@ pub mod check;
 pub mod decision;
 pub mod diagnostic;
 pub mod explain;
+pub mod fmt;
 pub mod graph;
 pub mod interp;
 pub mod profile;
 pub mod simulate;
 pub mod source;
+pub mod suite;
 pub mod syntax;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -235,7 +237,7 @@ impl Engine {
 
     /// The index of the terminal decision for dense, in-domain values (classified on the
     /// fly). Used by the simulator.
-    pub(crate) fn terminal_of(&self, values: &[i64]) -> Option<usize> {
+    pub fn terminal_of(&self, values: &[i64]) -> Option<usize> {
         let cls = &self.graph.c.classes;
         self.graph.walk(|f| {
             values

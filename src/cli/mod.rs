@@ -7,9 +7,11 @@
 mod analyze;
 mod check;
 mod eval;
+mod fmt;
 mod graph;
 mod render;
 mod simulate;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -63,6 +65,10 @@ enum Command {
     Simulate(simulate::Args),
     /// Combine `simulate --shard K/N --format json` outputs into the single-run result.
     Merge(simulate::MergeArgs),
+    /// Print policies in canonical form (--check: exit 1 with a diff; --write: rewrite).
+    Fmt(fmt::Args),
+    /// Run QA scenario suites (exit 0 all pass, 1 a failure, 2 a broken suite).
+    Test(test::Args),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -83,6 +89,8 @@ pub fn run() -> i32 {
         Command::Diff(a) => analyze::run_diff(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Merge(a) => simulate::run_merge(a),
+        Command::Fmt(a) => fmt::run(a),
+        Command::Test(a) => test::run(a),
     }
 }
 

@@ -1,0 +1,227 @@
+//! `regain test` suites and `regain fmt`.
+
+mod common;
+
+use std::process::Command;
+
+use proptest::prelude::*;
+use regain::{Engine, Policy};
+
+fn regain(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_regain"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn passing_suite_exits_0_with_exact_coverage() {
+    let (code, out, _) = regain(&[
+        "test",
+        "tests/fixtures/suites/passing.suite.yaml",
+        "--coverage",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = &v[0];
+    assert_eq!(s["passed"], 2);
+    assert_eq!(s["failed"], 0);
+    // Two cases reach two distinct terminals of a 21-terminal graph; sms is never offered.
+    assert_eq!(s["coverage"]["terminals"], serde_json::json!([2, 21]));
+    assert_eq!(s["coverage"]["paths"], serde_json::json!([2, 3]));
+    assert_eq!(s["coverage"]["denies"], serde_json::json!([1, 1]));
+    assert_eq!(s["coverage"]["missed_paths"], serde_json::json!(["sms"]));
+    let (code, _, err) = regain(&[
+        "test",
+        "tests/fixtures/suites/passing.suite.yaml",
+        "--coverage-threshold",
+        "50",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("below the threshold"));
+    let (code, _, _) = regain(&[
+        "test",
+        "tests/fixtures/suites/passing.suite.yaml",
+        "--coverage-threshold",
+        "9",
+    ]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn failing_suite_exits_1_with_a_readable_diff_and_junit() {
+    let junit = std::env::temp_dir().join(format!("regain-junit-{}.xml", std::process::id()));
+    let (code, out, _) = regain(&[
+        "test",
+        "tests/fixtures/suites/failing.suite.yaml",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("FAIL  wrong order expected  (tests/fixtures/suites/failing.suite.yaml:13)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("paths: expected [support, email], got [email, support]"),
+        "{out}"
+    );
+    assert!(out.contains("path sms: unavailable"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(
+        "<testsuite name=\"tests/fixtures/suites/failing.suite.yaml\" tests=\"2\" failures=\"1\">"
+    ));
+    assert!(xml
+        .contains("<failure message=\"paths: expected [support, email], got [email, support]\">"));
+    assert!(!xml.contains("> 7"), "unescaped text in XML");
+    // --filter runs only matching cases.
+    let (code, out, _) = regain(&[
+        "test",
+        "tests/fixtures/suites/failing.suite.yaml",
+        "--filter",
+        "right",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 passed, 0 failed"));
+}
+
+#[test]
+fn broken_suites_exit_2_with_location() {
+    let (code, _, err) = regain(&["test", "tests/fixtures/suites/broken.suite.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("broken.suite.yaml:3: unknown fact `phone.activ`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `phone.active`"), "{err}");
+    let (code, _, err) = regain(&["test", "no/such.suite.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn shipped_suites_pass_and_reach_every_terminal() {
+    for p in ["alipay", "consumer", "entra_sspr"] {
+        let suite = format!("policies/{p}.suite.yaml");
+        let (code, out, err) =
+            regain(&["test", &suite, "--coverage-threshold", "100", "--coverage"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("(100.0%)"), "{out}");
+    }
+}
+
+#[test]
+fn generated_suite_reaches_every_terminal() {
+    let dir = std::env::temp_dir().join(format!("regain-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        "tests/fixtures/suites/design.regain",
+        dir.join("design.regain"),
+    )
+    .unwrap();
+    let (code, out, _) = regain(&["test", "--generate", "tests/fixtures/suites/design.regain"]);
+    assert_eq!(code, 0);
+    let suite = dir.join("design.suite.yaml");
+    std::fs::write(&suite, out).unwrap();
+    let (code, out, err) = regain(&[
+        "test",
+        suite.to_str().unwrap(),
+        "--coverage-threshold",
+        "100",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn fmt_check_and_write() {
+    let dir = std::env::temp_dir().join(format!("regain-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("p.regain");
+    std::fs::write(
+        &f,
+        "policy p # the name\nmethods{m:human}\npath x{grants r steps m wait 1h notify m}\n",
+    )
+    .unwrap();
+    let (code, out, _) = regain(&["fmt", "--check", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("is not formatted"));
+    assert!(out.contains("+  steps m"), "{out}");
+    let (code, _, _) = regain(&["fmt", "--write", f.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (code, _, _) = regain(&["fmt", "--check", f.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&f).unwrap();
+    insta::assert_snapshot!(text);
+    // Shipped policies are in canonical form.
+    let (code, out, _) = regain(&[
+        "fmt",
+        "--check",
+        "policies/alipay.regain",
+        "policies/consumer.regain",
+        "policies/entra_sspr.regain",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // A file that does not parse is an error with its location.
+    std::fs::write(&f, "policy p path {").unwrap();
+    let (code, _, err) = regain(&["fmt", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("p.regain:1:15"), "{err}");
+}
+
+/// Comments in random places of a generated policy.
+fn sprinkle_comments(src: &str, seed: u64) -> String {
+    let mut r = common::Rng::new(seed);
+    let mut out = String::new();
+    for (i, line) in src.lines().enumerate() {
+        if r.chance(0.2) {
+            out.push_str(&format!("# above {i}\n"));
+        }
+        out.push_str(line);
+        if r.chance(0.2) && !line.trim().is_empty() {
+            out.push_str(&format!(" # after {i}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fmt_is_idempotent_keeps_comments_and_decisions(seed in any::<u64>(), size in 0u32..5) {
+        let g = common::policy(seed, size);
+        let src = sprinkle_comments(&g.source, seed);
+        let once = regain::fmt::format(&src).unwrap();
+        let twice = regain::fmt::format(&once).unwrap();
+        prop_assert_eq!(&once, &twice);
+        // Every comment survives, in order.
+        let comments = |s: &str| -> Vec<String> {
+            s.lines().filter_map(|l| l.find('#').map(|i| l[i..].trim().to_string())).collect()
+        };
+        let mut a = comments(&src);
+        let mut b = comments(&once);
+        a.sort();
+        b.sort();
+        prop_assert_eq!(a, b);
+        // Same decisions.
+        let p1 = Policy::parse(&src).unwrap();
+        let p2 = Policy::parse(&once).unwrap();
+        let e2 = Engine::new(&p2).unwrap();
+        let mut r = common::Rng::new(seed);
+        for _ in 0..32 {
+            let json = common::profile_json(&mut r, &g.facts);
+            let x = p1.profile_from_json(&json).unwrap();
+            let y = e2.profile_from_json(&json).unwrap();
+            prop_assert_eq!(&p1.decide(&x), e2.evaluate(&y));
+        }
+    }
+}
