@@ -189,12 +189,14 @@ pub(crate) struct Prepared<'a> {
     pub people: Vec<model::Person>,
     pub base_values: Vec<i64>,
     pub segment_total: f64,
+    /// `[attacker][terminal][offer]`: can the attacker complete that offer at all?
+    pub att_possible: Vec<Vec<Vec<bool>>>,
 }
 
 impl<'a> Prepared<'a> {
     pub(crate) fn new(engine: &'a Engine, model: &'a Model) -> Prepared<'a> {
         let ir = engine.policy().ir();
-        let terminals = engine
+        let terminals: Vec<SimTerminal> = engine
             .graph()
             .decisions()
             .iter()
@@ -233,6 +235,25 @@ impl<'a> Prepared<'a> {
                     .collect(),
             })
             .collect();
+        let att_possible = model
+            .attackers
+            .iter()
+            .map(|a| {
+                terminals
+                    .iter()
+                    .map(|t: &SimTerminal| {
+                        t.offers
+                            .iter()
+                            .map(|o| {
+                                o.steps.iter().all(|(needed, ms)| {
+                                    ms.iter().filter(|m| a.success[**m] > 0.0).count() >= *needed
+                                })
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         let mut base_values: Vec<i64> = ir
             .facts
             .iter()
@@ -257,6 +278,7 @@ impl<'a> Prepared<'a> {
                 .collect(),
             base_values,
             segment_total: model.segments.iter().map(|s| s.weight).sum(),
+            att_possible,
         }
     }
 

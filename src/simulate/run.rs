@@ -197,11 +197,15 @@ fn trial(prep: &Prepared<'_>, values: &[i64], rng: &mut Xoshiro256PlusPlus) -> O
     // The attackers.
     let mut takeovers = 0u64;
     for (ai, att) in model.attackers.iter().enumerate() {
-        for offer in &term.offers {
+        for (oi, offer) in term.offers.iter().enumerate() {
+            if !prep.att_possible[ai][t][oi] {
+                continue;
+            }
             let done = offer.steps.iter().all(|(needed, methods)| {
                 let mut got = 0usize;
                 for m in methods {
-                    if unit(rng) < att.success[*m] {
+                    let p = att.success[*m];
+                    if p > 0.0 && unit(rng) < p {
                         got += 1;
                         if got == *needed {
                             return true;
