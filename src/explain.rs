@@ -152,8 +152,8 @@ impl fmt::Display for Explanation {
             };
             writeln!(
                 f,
-                "  path {}: {mark} — {} (line {})",
-                p.path, p.because, p.line
+                "  path {} (line {}): {mark} — {}",
+                p.path, p.line, p.because
             )?;
         }
         Ok(())

@@ -119,7 +119,7 @@ fn explain_names_the_failing_requirement_and_line() {
         .write_stdin(SEED_PROFILE)
         .assert()
         .success()
-        .stdout(predicate::str::contains("path sms: unavailable"))
+        .stdout(predicate::str::contains("path sms (line 31): unavailable"))
         .stdout(predicate::str::contains(
             "`sms_code` requires `phone.active` (line 18)",
         ));

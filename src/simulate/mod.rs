@@ -437,7 +437,10 @@ pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     let d = 1.0 + z * z / n;
     let c = (p + z * z / (2.0 * n)) / d;
     let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    [(c - h).max(0.0), (c + h).min(1.0)]
+    // Exact ends when nothing (or everything) was seen; rounding would leave 1e-22.
+    let lo = if k == 0.0 { 0.0 } else { (c - h).max(0.0) };
+    let hi = if k == n { 1.0 } else { (c + h).min(1.0) };
+    [lo, hi]
 }
 
 fn share(k: u64, n: u64) -> Value {
