@@ -204,18 +204,14 @@ pub(crate) fn regions_for(v: &View<'_>, keys: &[(Key, Vec<u32>, f64)]) -> (Vec<R
                 .get(&t)
                 .is_some_and(|g| keys[*g].0.kind_rank == rank)
         };
-        match v.cubes(&target, budget) {
-            Some(cubes) => {
-                budget -= cubes.len();
-                for (t, c) in cubes {
-                    if let Some(g) = group_of.get(&t) {
-                        per_group[*g].push(c);
-                    }
-                }
-            }
-            None => {
-                truncated = true;
-                budget = 0;
+        let (cubes, complete) = v.cubes_upto(&target, budget);
+        if !complete {
+            truncated = true;
+        }
+        budget -= cubes.len();
+        for (t, c) in cubes {
+            if let Some(g) = group_of.get(&t) {
+                per_group[*g].push(c);
             }
         }
     }

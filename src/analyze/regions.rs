@@ -102,6 +102,17 @@ impl View<'_> {
     /// a depth-first walk that skips sub-graphs reaching no target. The work is
     /// proportional to the output. `None` when there are more than `limit`.
     pub fn cubes(&self, target: &dyn Fn(u32) -> bool, limit: usize) -> Option<Vec<(u32, Cube)>> {
+        let (out, complete) = self.cubes_upto(target, limit);
+        complete.then_some(out)
+    }
+
+    /// Like [`View::cubes`], but keeps the first `limit` cubes when there are more, and
+    /// says whether the list is complete.
+    pub fn cubes_upto(
+        &self,
+        target: &dyn Fn(u32) -> bool,
+        limit: usize,
+    ) -> (Vec<(u32, Cube)>, bool) {
         // reach[n]: some target terminal is reachable from inner node n.
         let mut reach = vec![false; self.nodes.len()];
         let hit = |k: u32, reach: &[bool]| {
@@ -118,11 +129,8 @@ impl View<'_> {
         }
         let mut out = Vec::new();
         let mut stack: Vec<Lit> = Vec::new();
-        if self.walk(self.root, &reach, target, &mut stack, &mut out, limit) {
-            Some(out)
-        } else {
-            None
-        }
+        let complete = self.walk(self.root, &reach, target, &mut stack, &mut out, limit);
+        (out, complete)
     }
 
     fn walk(
