@@ -68,26 +68,38 @@ pub(crate) fn run_chunks(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Tally> {
     let zero = || prep.zero_tallies();
-    chunks
-        .into_par_iter()
-        .map(|c| {
-            let start = c * CHUNK;
-            let n = CHUNK.min(trials.saturating_sub(start));
-            let t = run_chunk(prep, seed, c, n);
-            progress(n);
-            t
-        })
-        .reduce(zero, |mut a, b| {
-            for (x, y) in a.iter_mut().zip(&b) {
-                x.add(y);
-            }
-            a
-        })
+    let add = |mut a: Vec<Tally>, b: Vec<Tally>| {
+        for (x, y) in a.iter_mut().zip(&b) {
+            x.add(y);
+        }
+        a
+    };
+    // Batches of a fixed number of chunks, reduced in parallel and added to one
+    // accumulator: the number of tallies alive at once does not depend on the trials.
+    let batch = (rayon::current_num_threads() as u64 * 4).max(1);
+    let mut acc = zero();
+    let mut start = chunks.start;
+    while start < chunks.end {
+        let end = (start + batch).min(chunks.end);
+        let part = (start..end)
+            .into_par_iter()
+            .fold(zero, |mut acc, c| {
+                let first = c * CHUNK;
+                let n = CHUNK.min(trials.saturating_sub(first));
+                run_chunk(prep, seed, c, n, &mut acc);
+                progress(n);
+                acc
+            })
+            .reduce(zero, add);
+        acc = add(acc, part);
+        start = end;
+    }
+    acc
 }
 
-fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64) -> Vec<Tally> {
+/// Run one chunk's trials, adding to `tallies` (total first, then one per segment).
+fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [Tally]) {
     let model: &Model = prep.model;
-    let mut tallies = prep.zero_tallies();
     let mut rng = chunk_rng(seed, chunk);
     let mut values = prep.base_values.clone();
     let nseg = model.segments.len();
@@ -118,7 +130,6 @@ fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64) -> Vec<Tally> {
             tallies[s + 1].record(&outcome);
         }
     }
-    tallies
 }
 
 /// What happened in one trial.
