@@ -65,6 +65,14 @@ fn model_path(policy: &Path, given: &Option<PathBuf>) -> PathBuf {
     })
 }
 
+/// The compiled policy, its model and the model's path.
+fn load_both(policy: &Path, model: &Option<PathBuf>) -> Result<(Engine, Model, PathBuf), i32> {
+    let engine = load_engine(policy)?;
+    let mpath = model_path(policy, model);
+    let model = load_model(&engine, &mpath)?;
+    Ok((engine, model, mpath))
+}
+
 fn load_model(engine: &Engine, path: &Path) -> Result<Model, i32> {
     let text = read(path).map_err(|e| {
         eprintln!("error: {e}");
@@ -77,13 +85,8 @@ fn load_model(engine: &Engine, path: &Path) -> Result<Model, i32> {
 }
 
 pub fn run(a: Args) -> i32 {
-    let engine = match load_engine(&a.policy) {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
-    let mpath = model_path(&a.policy, &a.model);
-    let model = match load_model(&engine, &mpath) {
-        Ok(m) => m,
+    let (engine, model, mpath) = match load_both(&a.policy, &a.model) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let result = if a.exact {
@@ -296,13 +299,8 @@ pub struct MergeArgs {
 }
 
 pub fn run_merge(a: MergeArgs) -> i32 {
-    let engine = match load_engine(&a.policy) {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
-    let mpath = model_path(&a.policy, &a.model);
-    let model = match load_model(&engine, &mpath) {
-        Ok(m) => m,
+    let (engine, model, mpath) = match load_both(&a.policy, &a.model) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let mut shards = Vec::new();
