@@ -366,12 +366,9 @@ fn diff_human_output() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-#[path = "../benches/common/mod.rs"]
-mod gen;
-
 #[test]
 fn analysis_of_a_generated_policy_is_exact_and_complete() {
-    let src = gen::generated(100, 16, 7);
+    let src = common::shared::generated(100, 16, 7);
     let policy = Policy::parse(&src).unwrap();
     let engine = Engine::new(&policy).unwrap();
     let a = analyze::analyze(&engine);

@@ -4,7 +4,7 @@
 
 /// The benchmarks' deterministic RNG (xorshift64*), so that proptest seeds reproduce.
 #[path = "../../benches/common/mod.rs"]
-mod shared;
+pub mod shared;
 pub use shared::Rng;
 
 #[derive(Clone, Debug)]
