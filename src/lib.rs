@@ -246,6 +246,20 @@ impl Engine {
         })
     }
 
+    /// The value classes of dense values, written into `out` (one per fact; 0 for a
+    /// value outside its domain). With [`Engine::terminal_of_classes`], the simulator's
+    /// fast path: classifying fact by fact in a fixed order keeps branches predictable.
+    pub fn classify_into(&self, values: &[i64], out: &mut [u32]) {
+        for ((o, v), c) in out.iter_mut().zip(values).zip(&self.graph.c.classes) {
+            *o = c.of(*v).unwrap_or(0);
+        }
+    }
+
+    /// The index of the terminal decision for value classes from [`Engine::classify_into`].
+    pub fn terminal_of_classes(&self, classes: &[u32]) -> Option<usize> {
+        self.graph.walk(|f| classes.get(f).copied())
+    }
+
     /// The decision for a profile. Allocation-free. A profile built by another engine is
     /// classified on the fly; one of another policy's shape fails closed (deny).
     #[inline]

@@ -102,6 +102,7 @@ fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [
     let model: &Model = prep.model;
     let mut rng = chunk_rng(seed, chunk);
     let mut values = prep.base_values.clone();
+    let mut classes = vec![0u32; values.len()];
     let nseg = model.segments.len();
     for _ in 0..n {
         let seg = if nseg == 0 {
@@ -124,7 +125,8 @@ fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [
                 .unwrap_or(dist);
             values[fact.index()] = sample(d, &mut rng, &values);
         }
-        let outcome = trial(prep, &values, &mut rng);
+        prep.engine.classify_into(&values, &mut classes);
+        let outcome = trial(prep, &values, &classes, &mut rng);
         tallies[0].record(&outcome);
         if let Some(s) = seg {
             tallies[s + 1].record(&outcome);
@@ -141,9 +143,14 @@ pub(crate) struct Outcome {
     pub takeovers: u64, // bit per attacker (up to 64)
 }
 
-fn trial(prep: &Prepared<'_>, values: &[i64], rng: &mut Xoshiro256PlusPlus) -> Outcome {
+fn trial(
+    prep: &Prepared<'_>,
+    values: &[i64],
+    classes: &[u32],
+    rng: &mut Xoshiro256PlusPlus,
+) -> Outcome {
     let model = prep.model;
-    let Some(t) = prep.engine.terminal_of(values) else {
+    let Some(t) = prep.engine.terminal_of_classes(classes) else {
         // Cannot happen for sampled values inside their domains; count it as denied.
         return Outcome {
             kind: 3,
