@@ -358,8 +358,10 @@ pub(crate) fn compile_in(
         np: ir.paths.len(),
         nodes: Vec::new(),
         kids: Vec::new(),
-        unique: HashMap::default(),
-        memo: HashMap::default(),
+        unique: SliceMap::new(),
+        memo: SliceMap::new(),
+        state_pool: Vec::new(),
+        kid_pool: Vec::new(),
         scratch: Vec::new(),
         decisions: Vec::new(),
         decision_ids: HashMap::default(),
@@ -373,7 +375,7 @@ pub(crate) fn compile_in(
         .map(|(i, n)| (i as u32, n))
         .collect();
     p.normalize(&mut state);
-    let root = p.build(state)?;
+    let root = p.build(&state)?;
     Ok(Compiled {
         classes: classes.clone(),
         order: order.clone(),
@@ -382,6 +384,50 @@ pub(crate) fn compile_in(
         decisions: p.decisions,
         root,
     })
+}
+
+/// A map from slices to `u32`, with every key stored in one arena: no allocation per
+/// key, and one free at the end instead of one per state.
+struct SliceMap<T: Copy + Eq + std::hash::Hash> {
+    arena: Vec<T>,
+    table: hashbrown::HashTable<(u32, u32, u32)>,
+    hasher: rustc_hash::FxBuildHasher,
+}
+
+impl<T: Copy + Eq + std::hash::Hash> SliceMap<T> {
+    fn new() -> Self {
+        SliceMap {
+            arena: Vec::new(),
+            table: hashbrown::HashTable::new(),
+            hasher: rustc_hash::FxBuildHasher,
+        }
+    }
+
+    fn hash(&self, key: &[T]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn get(&self, key: &[T]) -> Option<u32> {
+        let h = self.hash(key);
+        self.table
+            .find(h, |(s, l, _)| {
+                &self.arena[*s as usize..(*s + *l) as usize] == key
+            })
+            .map(|e| e.2)
+    }
+
+    fn insert(&mut self, key: &[T], value: u32) {
+        let h = self.hash(key);
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.table
+            .insert_unique(h, (start, key.len() as u32, value), |(s, l, _)| {
+                use std::hash::BuildHasher;
+                hasher.hash_one(&arena[*s as usize..(*s + *l) as usize])
+            });
+    }
 }
 
 /// The product construction. A state lists, for each condition that is not yet known to
@@ -394,8 +440,11 @@ struct Product<'a> {
     np: usize,
     nodes: Vec<FlatNode>,
     kids: Vec<u32>,
-    unique: HashMap<(u32, Box<[u32]>), u32>,
-    memo: HashMap<Vec<(u32, u32)>, u32>,
+    unique: SliceMap<u32>,
+    memo: SliceMap<(u32, u32)>,
+    /// Reused buffers for child states and children lists.
+    state_pool: Vec<Vec<(u32, u32)>>,
+    kid_pool: Vec<Vec<u32>>,
     /// Scratch buffers for `normalize`.
     scratch: Vec<u32>,
     decisions: Vec<Decision>,
@@ -459,9 +508,9 @@ impl Product<'_> {
         }
     }
 
-    fn build(&mut self, state: Vec<(u32, u32)>) -> Result<u32, CompileError> {
-        if let Some(r) = self.memo.get(state.as_slice()) {
-            return Ok(*r);
+    fn build(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
+        if let Some(r) = self.memo.get(state) {
+            return Ok(r);
         }
         let top = state
             .iter()
@@ -469,26 +518,34 @@ impl Product<'_> {
             .min()
             .unwrap_or(u32::MAX);
         let r = if top == u32::MAX {
-            self.terminal(&state)
+            self.terminal(state)
         } else {
             let width = self.bdd.width(top);
-            let mut kids = Vec::with_capacity(width);
+            let mut kids = self.kid_pool.pop().unwrap_or_default();
+            kids.clear();
             for c in 0..width {
-                let mut child: Vec<(u32, u32)> = state
-                    .iter()
-                    .map(|(i, n)| (*i, self.bdd.cofactor(*n, top, c)))
-                    .filter(|(_, n)| *n != FALSE)
-                    .collect();
+                // Child states come from a pool of buffers: no allocation per edge.
+                let mut child = self.state_pool.pop().unwrap_or_default();
+                child.clear();
+                child.extend(
+                    state
+                        .iter()
+                        .map(|(i, n)| (*i, self.bdd.cofactor(*n, top, c)))
+                        .filter(|(_, n)| *n != FALSE),
+                );
                 self.normalize(&mut child);
-                kids.push(self.build(child)?);
+                let k = self.build(&child);
+                self.state_pool.push(child);
+                kids.push(k?);
             }
-            if kids.iter().all(|k| *k == kids[0]) {
+            let r = if kids.iter().all(|k| *k == kids[0]) {
                 kids[0]
             } else {
                 let fact = self.bdd.order[top as usize].0;
-                let key = (fact, kids.into_boxed_slice());
-                match self.unique.get(&key) {
-                    Some(n) => *n,
+                // Key: the fact, then the children.
+                kids.insert(0, fact);
+                match self.unique.get(&kids) {
+                    Some(n) => n,
                     None => {
                         self.bump()?;
                         let id = self.nodes.len() as u32;
@@ -496,16 +553,22 @@ impl Product<'_> {
                             fact,
                             first: self.kids.len() as u32,
                         });
-                        self.kids.extend_from_slice(&key.1);
-                        self.unique.insert(key, id);
+                        self.kids.extend_from_slice(&kids[1..]);
+                        self.unique.insert(&kids, id);
                         id
                     }
                 }
-            }
+            };
+            self.recycle(kids);
+            r
         };
         self.bump()?;
         self.memo.insert(state, r);
         Ok(r)
+    }
+
+    fn recycle(&mut self, kids: Vec<u32>) {
+        self.kid_pool.push(kids);
     }
 
     fn bump(&mut self) -> Result<(), CompileError> {
