@@ -1,5 +1,8 @@
 //! Decisions: what the policy says for one profile.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::check::ir::{Ir, PathId};
@@ -77,7 +80,8 @@ impl Offer {
 pub struct Decision {
     #[serde(rename = "decision")]
     pub(crate) kind: DecisionKind,
-    pub(crate) paths: Vec<Offer>,
+    /// Shared between the graph's terminals: equal offers are built once.
+    pub(crate) paths: Vec<Arc<Offer>>,
     pub(crate) denied_by: Vec<String>,
 }
 
@@ -87,7 +91,7 @@ impl Decision {
         self.kind
     }
     /// The available paths, in declaration (preference) order; empty unless allow.
-    pub fn paths(&self) -> &[Offer] {
+    pub fn paths(&self) -> &[Arc<Offer>] {
         &self.paths
     }
     /// The reasons of every matching deny rule, in declaration order; empty unless deny.
@@ -117,7 +121,7 @@ impl Decision {
         paths_when: impl Iterator<Item = usize>,
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
-        Selection::new(ir, denies, paths_when, usable).decision(ir)
+        Selection::new(ir, denies, paths_when, usable).decision(ir, &mut HashMap::new())
     }
 }
 
@@ -186,8 +190,9 @@ impl Selection {
         k
     }
 
-    /// The decision with names.
-    pub(crate) fn decision(&self, ir: &Ir) -> Decision {
+    /// The decision with names. `offers` caches offers already built (by path and
+    /// usable methods), so that terminals share them.
+    pub(crate) fn decision(&self, ir: &Ir, offers: &mut HashMap<Vec<u32>, Arc<Offer>>) -> Decision {
         let method = |m: &u32| ir.methods[*m as usize].name.clone();
         if !self.denies.is_empty() {
             return Decision {
@@ -200,12 +205,20 @@ impl Selection {
                     .collect(),
             };
         }
-        let paths: Vec<Offer> = self
+        let paths: Vec<Arc<Offer>> = self
             .offers
             .iter()
             .map(|(pi, steps)| {
+                let mut key = vec![*pi];
+                for s in steps {
+                    key.extend(s);
+                    key.push(u32::MAX);
+                }
+                if let Some(o) = offers.get(&key) {
+                    return o.clone();
+                }
                 let p = &ir.paths[*pi as usize];
-                Offer {
+                let o = Arc::new(Offer {
                     id: PathId(*pi).0,
                     name: p.name.clone(),
                     title: p.title.clone(),
@@ -216,7 +229,9 @@ impl Selection {
                     grants: p.grants.clone(),
                     wait_s: p.wait_s,
                     notify: p.notify.iter().map(|m| method(&m.0)).collect(),
-                }
+                });
+                offers.insert(key, o.clone());
+                o
             })
             .collect();
         let kind = if paths.is_empty() {

@@ -365,6 +365,7 @@ pub(crate) fn compile_in(
         scratch: Vec::new(),
         decisions: Vec::new(),
         decision_ids: HashMap::default(),
+        offers: Default::default(),
         used,
         limit: opts.node_limit,
     };
@@ -449,6 +450,7 @@ struct Product<'a> {
     scratch: Vec<u32>,
     decisions: Vec<Decision>,
     decision_ids: HashMap<Box<[u32]>, u32>,
+    offers: std::collections::HashMap<Vec<u32>, std::sync::Arc<crate::decision::Offer>>,
     used: usize,
     limit: usize,
 }
@@ -599,7 +601,7 @@ impl Product<'_> {
             return *id | TERMINAL;
         }
         let id = self.decisions.len() as u32;
-        self.decisions.push(sel.decision(self.ir));
+        self.decisions.push(sel.decision(self.ir, &mut self.offers));
         self.decision_ids.insert(key, id);
         id | TERMINAL
     }
