@@ -2,23 +2,10 @@
 
 mod common;
 
-use std::process::Command;
+use common::regain;
 
 use proptest::prelude::*;
 use regain::{Engine, Policy};
-
-fn regain(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_regain"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn passing_suite_exits_0_with_exact_coverage() {

@@ -1,24 +1,13 @@
 //! The simulator: determinism across thread counts and shards, Monte-Carlo within the
 //! intervals of `--exact`, hand-computed small cases, model validation errors.
 
-use std::process::Command;
+mod common;
+
+use common::regain;
 
 use regain::simulate::{self, exact::exact, Model, Options};
 use regain::{Engine, Policy};
 use serde_json::Value;
-
-fn regain(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_regain"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn load(name: &str) -> (Engine, Model) {
     let dir = env!("CARGO_MANIFEST_DIR");

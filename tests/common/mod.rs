@@ -7,6 +7,20 @@
 pub mod shared;
 pub use shared::Rng;
 
+/// Run the `regain` binary from the crate root: (exit code, stdout, stderr).
+pub fn regain(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run regain");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[derive(Clone, Debug)]
 pub enum Ty {
     Bool,
