@@ -471,7 +471,8 @@ pub fn generate(engine: &Engine, policy_rel: &str) -> String {
             .map(|(f, v)| {
                 let shown = f.show(*v);
                 match f.ty {
-                    crate::check::ir::FactType::Enum(_) => format!("{}: {shown}", f.name),
+                    // Quoted: a variant such as `null` or `NO` must stay a string in YAML.
+                    crate::check::ir::FactType::Enum(_) => format!("{}: \"{shown}\"", f.name),
                     _ => format!("{}: {shown}", f.name),
                 }
             })

@@ -346,3 +346,53 @@ fn cli_reports_and_errors() {
     assert_eq!(v["exact"], true);
     assert_eq!(v["segments"].as_object().unwrap().len(), 3);
 }
+
+#[test]
+fn widest_int_range_samples_without_overflow_and_enum_variants_named_like_yaml_words() {
+    let policy = Policy::parse(
+        "policy t facts { n: int -9223372036854775808..9223372036854775807  v: null | yes }\n\
+         methods { m: possession requires n > 0 and v == null }\npath p { steps m grants r }",
+    )
+    .unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let model = Model::from_yaml(
+        &policy,
+        "population: {facts: {n: {uniform: [-9223372036854775808, 9223372036854775807]}, v: {weights: {\"null\": 1, \"yes\": 1}}}}\npeople: {m: {success: 1}}\n",
+    )
+    .unwrap();
+    let mc = simulate::simulate(
+        &engine,
+        &model,
+        Options {
+            trials: 100_000,
+            seed: 1,
+            threads: 1,
+            shard: None,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let ex = exact(&engine, &model).unwrap();
+    // n > 0 for half the range (minus one value), v == null for half.
+    let want = 0.25 * (1.0 - 1.0 / 2f64.powi(63));
+    assert!((ex["outcomes"]["recovered"]["share"].as_f64().unwrap() - want).abs() < 1e-12);
+    within(&mc, &ex, &["outcomes", "recovered"]);
+    // A generated suite quotes variants, so `null` stays a string.
+    let suite = regain::suite::generate(&engine, "t.regain");
+    assert!(suite.contains("v: \"null\""), "{suite}");
+}
+
+#[test]
+fn more_than_64_attackers_is_an_error() {
+    let policy =
+        Policy::parse("policy t methods { m: human } path p { steps m grants r }").unwrap();
+    let attackers: String = (0..65)
+        .map(|i| format!("  a{i}: {{methods: {{m: 0.5}}}}\n"))
+        .collect();
+    let yaml = format!(
+        "population: {{facts: {{}}}}\npeople: {{m: {{success: 1}}}}\nattackers:\n{attackers}"
+    );
+    let e = Model::from_yaml(&policy, &yaml).unwrap_err();
+    assert_eq!(e.location, "attackers");
+    assert!(e.message.contains("at most 64"), "{e}");
+}

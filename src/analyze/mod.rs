@@ -217,7 +217,7 @@ pub(crate) fn regions_for(v: &View<'_>, keys: &[(Key, Vec<u32>, f64)]) -> (Vec<R
     }
     let mut out = Vec::new();
     for ((key, _, _), mut cubes) in keys.iter().zip(per_group) {
-        regions::merge_cubes(&mut cubes, CUBE_LIMIT);
+        regions::merge_cubes(&mut cubes);
         let mut rs: Vec<(f64, String)> = cubes
             .iter()
             .map(|c| (v.cube_share(c), v.render(c)))

@@ -94,7 +94,7 @@ impl View<'_> {
             .into_iter()
             .map(|(_, c)| c)
             .collect();
-        merge_cubes(&mut cubes, limit);
+        merge_cubes(&mut cubes);
         Some(cubes)
     }
 
@@ -269,7 +269,7 @@ impl View<'_> {
 /// Merge cubes that differ in one literal only (the union of its classes), until
 /// nothing merges. Disjointness is kept: a merged cube covers exactly what both covered.
 /// Each round hashes every cube once per literal position.
-pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>, _limit: usize) {
+pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>) {
     for c in cubes.iter_mut() {
         c.sort_by_key(|l| l.fact);
     }

@@ -2,11 +2,10 @@
 
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::syntax::ast::File;
 
 impl Checker {
     /// W0002 unused fact, W0003 unused method (a method named only in `notify` counts as used).
-    pub(super) fn lint_unused(&mut self, _file: &File) {
+    pub(super) fn lint_unused(&mut self) {
         let mut found = Vec::new();
         for (i, f) in self.facts.iter().enumerate() {
             if !self.used_facts.get(i).copied().unwrap_or(true) {

@@ -47,7 +47,7 @@ impl Checker {
         self.method_requires(file);
         let denies = self.deny_rules(file);
         let paths = self.paths(file);
-        self.lint_unused(file);
+        self.lint_unused();
         Ir {
             name: file.name.text.clone(),
             facts: std::mem::take(&mut self.facts),

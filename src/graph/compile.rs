@@ -561,16 +561,12 @@ impl Product<'_> {
                     }
                 }
             };
-            self.recycle(kids);
+            self.kid_pool.push(kids);
             r
         };
         self.bump()?;
         self.memo.insert(state, r);
         Ok(r)
-    }
-
-    fn recycle(&mut self, kids: Vec<u32>) {
-        self.kid_pool.push(kids);
     }
 
     fn bump(&mut self) -> Result<(), CompileError> {

@@ -132,8 +132,8 @@ impl DecisionGraph {
         let mut inner = vec![None; self.c.nodes.len()];
         let mut term = vec![None; self.c.decisions.len()];
         let mut stack = vec![self.c.root];
-        let root = self.add(&mut g, &mut inner, &mut term, self.c.root);
-        let _ = root;
+        // The root first, so that it is node 0.
+        self.add(&mut g, &mut inner, &mut term, self.c.root);
         while let Some(r) = stack.pop() {
             if r & TERMINAL != 0 {
                 continue;

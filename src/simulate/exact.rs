@@ -188,12 +188,12 @@ fn add_masses(d: &Dist, cls: &Classes, values: &[i64], w: f64, out: &mut [f64]) 
             out[1] += w * p;
         }
         Dist::Uniform(a, b) => {
-            let n = (b - a + 1) as f64;
+            let n = (*b as i128 - *a as i128 + 1) as f64;
             for (c, o) in out.iter_mut().enumerate() {
                 let (lo, hi) = cls.interval(c).unwrap_or((0, -1));
                 let (x, y) = (lo.max(*a), hi.min(*b));
                 if x <= y {
-                    *o += w * (y - x + 1) as f64 / n;
+                    *o += w * (y as i128 - x as i128 + 1) as f64 / n;
                 }
             }
         }

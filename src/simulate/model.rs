@@ -272,7 +272,7 @@ impl Loader<'_> {
                 }
                 if let Some(u) = get(m, "uniform") {
                     check_keys(m, loc, &["uniform"])?;
-                    let FactType::Int { lo, hi } = f.ty else {
+                    let FactType::Int { .. } = f.ty else {
                         return Err(err(
                             loc,
                             format!(
@@ -292,7 +292,6 @@ impl Loader<'_> {
                     if a > b {
                         return Err(err(&loc, format!("empty range: {a} > {b}")));
                     }
-                    let _ = (lo, hi);
                     return Ok(Dist::Uniform(a, b));
                 }
                 if let Some(w) = get(m, "weights") {
@@ -589,6 +588,16 @@ impl Model {
                     stopped_when_notified,
                 });
             }
+        }
+        // Takeovers are tallied as one bit per attacker.
+        if attackers.len() > 64 {
+            return Err(err(
+                "attackers",
+                format!(
+                    "{} attackers given; at most 64 are supported",
+                    attackers.len()
+                ),
+            ));
         }
         Ok(Model {
             order,

@@ -26,7 +26,15 @@ fn sample(d: &Dist, rng: &mut Xoshiro256PlusPlus, values: &[i64]) -> i64 {
     match d {
         Dist::Const(v) => *v,
         Dist::Bernoulli(p) => (unit(rng) < *p) as i64,
-        Dist::Uniform(a, b) => a + below(rng, (b - a) as u64 + 1) as i64,
+        Dist::Uniform(a, b) => {
+            // In i128: `hi - lo + 1` overflows i64 (and u64) for the widest ranges.
+            let span = (*b as i128 - *a as i128 + 1) as u128;
+            if span > u64::MAX as u128 {
+                rng.next_u64() as i64
+            } else {
+                (*a as i128 + below(rng, span as u64) as i128) as i64
+            }
+        }
         Dist::Weights(ws) => {
             let mut x = unit(rng);
             for (v, w) in ws {
@@ -134,6 +142,19 @@ fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [
     }
 }
 
+impl Outcome {
+    /// A trial decided before anyone tried a path (deny, lockout).
+    fn settled(kind: u8) -> Outcome {
+        Outcome {
+            kind,
+            path: 0,
+            human: false,
+            time_s: 0,
+            takeovers: 0,
+        }
+    }
+}
+
 /// What happened in one trial.
 pub(crate) struct Outcome {
     pub kind: u8, // 0 recovered, 1 failed, 2 lockout, 3 denied
@@ -152,34 +173,12 @@ fn trial(
     let model = prep.model;
     let Some(t) = prep.engine.terminal_of_classes(classes) else {
         // Cannot happen for sampled values inside their domains; count it as denied.
-        return Outcome {
-            kind: 3,
-            path: 0,
-            human: false,
-            time_s: 0,
-            takeovers: 0,
-        };
+        return Outcome::settled(3);
     };
     let term = &prep.terminals[t];
     match term.kind {
-        1 => {
-            return Outcome {
-                kind: 3,
-                path: 0,
-                human: false,
-                time_s: 0,
-                takeovers: 0,
-            }
-        }
-        2 => {
-            return Outcome {
-                kind: 2,
-                path: 0,
-                human: false,
-                time_s: 0,
-                takeovers: 0,
-            }
-        }
+        1 => return Outcome::settled(3),
+        2 => return Outcome::settled(2),
         _ => {}
     }
     // The owner.
