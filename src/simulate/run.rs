@@ -27,12 +27,13 @@ fn sample(d: &Dist, rng: &mut Xoshiro256PlusPlus, values: &[i64]) -> i64 {
         Dist::Const(v) => *v,
         Dist::Bernoulli(p) => (unit(rng) < *p) as i64,
         Dist::Uniform(a, b) => {
-            // In i128: `hi - lo + 1` overflows i64 (and u64) for the widest ranges.
-            let span = (*b as i128 - *a as i128 + 1) as u128;
-            if span > u64::MAX as u128 {
+            // `hi - lo + 1` in wrapping u64 arithmetic: exact for every lo ≤ hi, and 0 only
+            // for the full i64 range, where any 64 random bits will do.
+            let span = (b.wrapping_sub(*a) as u64).wrapping_add(1);
+            if span == 0 {
                 rng.next_u64() as i64
             } else {
-                (*a as i128 + below(rng, span as u64) as i128) as i64
+                a.wrapping_add(below(rng, span) as i64)
             }
         }
         Dist::Weights(ws) => {
