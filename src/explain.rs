@@ -1,6 +1,9 @@
 //! Why each deny rule fires or not, and why each path is or is not available, for one
 //! profile. Works on the IR (the reference semantics) and points into the source.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::fmt;
 
 use serde::Serialize;

@@ -5,6 +5,9 @@
 //! declaration or clause that follows it, a comment after code stays at the end of that
 //! line.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::syntax::ast::*;
 use crate::syntax::parse;
 use crate::Diagnostic;

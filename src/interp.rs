@@ -3,6 +3,9 @@
 //! It is slow and obviously right; the compiled decision graph must agree with it on
 //! every profile (tests and proptests check this).
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::check::ir::Ir;
 use crate::decision::Decision;
 

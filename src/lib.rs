@@ -29,6 +29,15 @@
 //! ```
 
 #![warn(missing_docs)]
+// The lint wall (as Cedar's): library code does not unwrap, expect, panic or index
+// unchecked. Each remaining exception is an `#[allow(..., reason = "...")]` at the
+// smallest scope that needs it. Tests are exempt (clippy.toml).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod analyze;
 pub mod check;

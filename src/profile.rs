@@ -1,6 +1,9 @@
 //! Profiles: one value per fact, loaded from JSON or YAML (nested ≡ dotted) or built in
 //! code, validated strictly against the policy's fact declarations.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};

@@ -2,6 +2,9 @@
 //! decisions, run against the compiled policy, with coverage of paths, deny rules and
 //! graph terminals.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};

@@ -1,6 +1,9 @@
 //! `diff`: where two versions of a policy decide differently, computed on the product of
 //! their decision graphs (compiled over shared facts, classes and order), not by sampling.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;

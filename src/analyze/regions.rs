@@ -6,6 +6,9 @@
 //! edge for class `c` of a fact carries `|c| / |domain|`. The root-to-terminal paths of a
 //! decision diagram are disjoint, so cube shares add up exactly.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 
 use crate::check::ir::{Fact, FactType};

@@ -1,6 +1,9 @@
 //! Declarations: facts, methods, deny rules and paths, with duplicates, resolution and
 //! clause rules.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::{BTreeMap, HashMap};
 
 use super::ir::{self, Cond, FactId, FactType, MethodId};

@@ -4,6 +4,9 @@
 //! int: the intervals cut by the constants the policy compares with (adjacent intervals
 //! that every test treats alike are merged).
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::check::ir::{Cond, FactType, Ir, Test};
 
 /// The classes of one fact.

@@ -5,6 +5,9 @@
 //! in flat arrays for evaluation and exported as a petgraph [`petgraph::graph::DiGraph`]
 //! for drawing and analysis.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod classes;
 pub mod compile;
 pub mod dot;

@@ -3,6 +3,9 @@
 //! weighted by its probability; owners' and attackers' chances are computed in closed
 //! form per offered path.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use serde_json::{json, Map, Value};
 
 use super::model::{Dist, Model};

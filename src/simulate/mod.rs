@@ -5,6 +5,9 @@
 //! shares and the mean time without sampling; shards of a run merge into exactly the
 //! single-run result ([`merge`]).
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod exact;
 pub mod model;
 mod run;

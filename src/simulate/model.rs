@@ -2,6 +2,9 @@
 //! owners do each method, who attacks. Loaded from YAML and validated strictly; every
 //! error names its YAML location (`population.facts.phone.active.then`).
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::fmt;
 
 use serde_yaml::{Mapping, Value};

@@ -3,6 +3,9 @@
 //! generators, so results do not depend on the thread count; tallies are integers, so
 //! merging chunks (or shards) in any order gives the same totals.
 
+// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
