@@ -1,14 +1,19 @@
 //! Decisions: what the policy says for one profile.
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::check::ir::{Ir, PathId};
+use crate::check::ir::{DenyId, Ir, MethodId, PathId};
 
 /// The three kinds of decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -45,6 +50,12 @@ pub struct Offer {
     pub(crate) grants: String,
     pub(crate) wait_s: u64,
     pub(crate) notify: Vec<String>,
+    /// Per step, the usable methods by index (the same as `steps`).
+    #[serde(skip)]
+    pub(crate) step_ids: Vec<Vec<MethodId>>,
+    /// The notified methods by index.
+    #[serde(skip)]
+    pub(crate) notify_ids: Vec<MethodId>,
 }
 
 impl Offer {
@@ -76,6 +87,27 @@ impl Offer {
     pub fn notify(&self) -> &[String] {
         &self.notify
     }
+    /// The path by index.
+    pub fn path_id(&self) -> PathId {
+        PathId(self.id)
+    }
+    /// Per step, the usable methods by index.
+    pub fn step_ids(&self) -> &[Vec<MethodId>] {
+        &self.step_ids
+    }
+    /// The notified methods by index.
+    pub fn notify_ids(&self) -> &[MethodId] {
+        &self.notify_ids
+    }
+    /// Equal in everything a caller acts on (path, usable methods per step, grants,
+    /// wait, notify), titles aside.
+    pub fn same_as(&self, other: &Offer) -> bool {
+        self.name == other.name
+            && self.steps == other.steps
+            && self.grants == other.grants
+            && self.wait_s == other.wait_s
+            && self.notify == other.notify
+    }
 }
 
 /// The decision for one profile.
@@ -86,6 +118,9 @@ pub struct Decision {
     /// Shared between the graph's terminals: equal offers are built once.
     pub(crate) paths: Vec<Arc<Offer>>,
     pub(crate) denied_by: Vec<String>,
+    /// The matching deny rules by index (the same as `denied_by`).
+    #[serde(skip)]
+    pub(crate) deny_ids: Vec<DenyId>,
 }
 
 impl Decision {
@@ -101,6 +136,23 @@ impl Decision {
     pub fn denied_by(&self) -> &[String] {
         &self.denied_by
     }
+    /// The matching deny rules by index, in declaration order.
+    pub fn deny_ids(&self) -> &[DenyId] {
+        &self.deny_ids
+    }
+    /// Equal in everything a caller acts on: the kind, the offered paths in order with
+    /// their usable methods, grants, wait and notify, and the deny reasons; titles aside.
+    /// Paths and methods are compared by name, so two versions of a policy compare.
+    pub fn same_as(&self, other: &Decision) -> bool {
+        self.kind == other.kind
+            && self.denied_by == other.denied_by
+            && self.paths.len() == other.paths.len()
+            && self
+                .paths
+                .iter()
+                .zip(&other.paths)
+                .all(|(a, b)| a.same_as(b))
+    }
     /// The names of the available paths.
     pub fn path_names(&self) -> Vec<&str> {
         self.paths.iter().map(|p| p.name.as_str()).collect()
@@ -113,6 +165,7 @@ impl Decision {
             kind: DecisionKind::Deny,
             paths: Vec::new(),
             denied_by: vec!["profile does not belong to this policy (failing closed)".into()],
+            deny_ids: Vec::new(),
         }
     }
 
@@ -204,8 +257,10 @@ impl Selection {
                 denied_by: self
                     .denies
                     .iter()
-                    .map(|i| ir.denies[*i as usize].reason.clone())
+                    .filter_map(|i| ir.denies.get(*i as usize))
+                    .map(|d| d.reason.clone())
                     .collect(),
+                deny_ids: self.denies.iter().map(|i| DenyId(*i)).collect(),
             };
         }
         let paths: Vec<Arc<Offer>> = self
@@ -232,6 +287,11 @@ impl Selection {
                     grants: p.grants.clone(),
                     wait_s: p.wait_s,
                     notify: p.notify.iter().map(|m| method(&m.0)).collect(),
+                    step_ids: steps
+                        .iter()
+                        .map(|s| s.iter().map(|m| MethodId(*m)).collect())
+                        .collect(),
+                    notify_ids: p.notify.clone(),
                 });
                 offers.insert(key, o.clone());
                 o
@@ -246,6 +306,7 @@ impl Selection {
             kind,
             paths,
             denied_by: Vec::new(),
+            deny_ids: Vec::new(),
         }
     }
 }

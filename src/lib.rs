@@ -298,3 +298,26 @@ impl profile::Finish for Engine {
         Engine::finish(self, values)
     }
 }
+
+/// Run `f` on a thread with a large stack (recursion over policy-sized structures), or
+/// here when no thread can be started.
+pub(crate) fn run_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let mut f = Some(f);
+    let out = std::thread::scope(|s| {
+        let f = &mut f;
+        std::thread::Builder::new()
+            .name("regain-big-stack".into())
+            .stack_size(256 << 20)
+            .spawn_scoped(s, move || f.take().map(|f| f()))
+            .ok()
+            .and_then(|h| h.join().ok())
+            .flatten()
+    });
+    match (out, f) {
+        (Some(v), _) => v,
+        (None, Some(f)) => f(),
+        // The thread took `f` and panicked: re-raise on this thread.
+        #[allow(clippy::panic, reason = "propagates a panic of the worker thread")]
+        (None, None) => panic!("regain worker thread panicked"),
+    }
+}

@@ -6,7 +6,12 @@
 //! compares two versions of a policy on the product of their graphs.
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod diff;
 mod lints;
@@ -14,16 +19,22 @@ pub(crate) mod regions;
 
 use serde::Serialize;
 
-use crate::decision::DecisionKind;
+use crate::decision::{Decision, DecisionKind};
 use crate::graph::Stats;
 use crate::source::line_col;
 use crate::{Diagnostic, Engine, Severity};
-use regions::View;
+use regions::{Cube, View};
 
 pub use lints::LintCode;
 
-/// How many cubes the analysis writes out before it summarises the rest.
-pub const CUBE_LIMIT: usize = 20_000;
+/// How many literals the conditions of all regions may hold together before the rest
+/// are summarised (A009). A policy whose graph compiles stays far below it; it bounds the
+/// memory of pathological inputs (a 35,000-fact conjunction has a quadratic disjoint
+/// cover).
+pub const LITERAL_BUDGET: usize = 8_000_000;
+
+/// Kept for callers of the previous API: the cube budget is now a literal budget.
+pub const CUBE_LIMIT: usize = LITERAL_BUDGET;
 
 /// Shares of the profile space per decision kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -33,6 +44,15 @@ pub struct Shares {
     /// A deny rule fires.
     pub deny: f64,
     /// No deny rule fires and no path is available.
+    pub lockout: f64,
+}
+
+/// Shares among the profiles that are not denied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct NotDenied {
+    /// Some path is available.
+    pub allow: f64,
+    /// No path is available.
     pub lockout: f64,
 }
 
@@ -50,6 +70,49 @@ pub struct Region {
     pub condition: String,
     /// Its exact share of the profile space.
     pub share: f64,
+}
+
+/// A condition with its share.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Condition {
+    /// In the language's expression syntax (`true`, `false`, or `a or (b and c)`).
+    pub condition: String,
+    /// Its exact share (of the condition alone).
+    pub share: f64,
+}
+
+/// Where a path is available and where it is offered first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathAnswer {
+    /// The path is among the offered paths: share and an irredundant condition.
+    pub available: Condition,
+    /// The path is the first offered path.
+    pub first: Condition,
+}
+
+/// Per path, in declaration order (serialised as an object keyed by path name).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathAnswers(pub Vec<(String, PathAnswer)>);
+
+impl Serialize for PathAnswers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The lockout region as an irredundant cover.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Lockout {
+    /// The exact lockout share.
+    pub share: f64,
+    /// Conditions whose union is exactly the lockout region (they may overlap); each
+    /// share is of its own condition.
+    pub conditions: Vec<Condition>,
 }
 
 /// A finding: a lint, a dead item, a single point of compromise.
@@ -73,48 +136,61 @@ pub struct Finding {
     pub share: Option<f64>,
 }
 
+/// Which measure shares are taken under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeasureKind {
+    /// Every fact value equally likely.
+    Uniform,
+    /// The population of a simulation model.
+    Model,
+}
+
+/// A measure over the profile space: a mixture of product measures over the graph's
+/// value classes (the uniform measure is one component).
+#[derive(Clone, Debug)]
+pub struct Measure {
+    /// Uniform or model.
+    pub kind: MeasureKind,
+    /// `(weight, per fact per class probability)`; weights sum to 1.
+    pub parts: Vec<(f64, Vec<Vec<f64>>)>,
+}
+
+impl Measure {
+    /// The uniform measure of an engine's profile space.
+    pub fn uniform(engine: &Engine) -> Measure {
+        Measure {
+            kind: MeasureKind::Uniform,
+            parts: vec![(1.0, view(engine).uniform())],
+        }
+    }
+}
+
 /// The whole analysis of one policy.
 #[derive(Clone, Debug, Serialize)]
 pub struct Analysis {
+    /// `regain.analyze/1`.
+    pub schema: &'static str,
     /// The policy's name.
     pub policy: String,
+    /// `uniform` (every fact value equally likely) or `model` (a population model).
+    pub measure: MeasureKind,
     /// Decision-graph size.
     pub graph: Stats,
     /// Shares per decision kind.
     pub shares: Shares,
+    /// Allow and lockout among the profiles that are not denied.
+    pub not_denied: NotDenied,
+    /// The lockout region: exact share and an irredundant cover.
+    pub lockout: Lockout,
+    /// Per path: where it is available and where it is offered first.
+    pub paths: PathAnswers,
     /// Regions: lockout first, then deny, then allow; largest first within each.
     pub regions: Vec<Region>,
-    /// True when some regions were too fragmented to write out (see findings).
+    /// True only when the regions' conditions exceed [`LITERAL_BUDGET`] (see A009).
     pub truncated: bool,
     /// Lints, dead items, single points of compromise, sorted by severity then line.
     pub findings: Vec<Finding>,
-}
-
-/// Per path: the share of the profile space for which it is offered, and offered first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct PathShare {
-    /// The path is among the offered paths of the decision.
-    pub available: f64,
-    /// The path is the first offered path.
-    pub first: f64,
-}
-
-/// Exact per-path shares, indexed like the policy's paths (declaration order).
-pub fn path_shares(engine: &Engine) -> Vec<PathShare> {
-    let v = view(engine);
-    let tshares = v.terminal_shares();
-    let mut out = vec![PathShare::default(); engine.policy().ir().paths.len()];
-    for (d, s) in engine.graph().decisions().iter().zip(tshares) {
-        for (i, offer) in d.paths().iter().enumerate() {
-            if let Some(p) = out.get_mut(offer.path_index()) {
-                p.available += s;
-                if i == 0 {
-                    p.first += s;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// A group of terminals with the same decision as regions show it.
@@ -153,45 +229,175 @@ pub(crate) fn view(engine: &Engine) -> View<'_> {
     }
 }
 
-/// Analyse a compiled policy.
+/// A measure bound to a view: terminal shares and cube shares.
+pub(crate) struct Measured<'a> {
+    pub v: &'a View<'a>,
+    pub parts: &'a [(f64, Vec<Vec<f64>>)],
+}
+
+impl Measured<'_> {
+    pub fn terminal_shares(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.v.terminals];
+        for (w, probs) in self.parts {
+            for (o, s) in out.iter_mut().zip(self.v.terminal_shares_with(probs)) {
+                *o += w * s;
+            }
+        }
+        out
+    }
+
+    pub fn cube_share(&self, cube: &Cube) -> f64 {
+        self.parts
+            .iter()
+            .map(|(w, probs)| w * self.v.cube_share_with(cube, probs))
+            .sum()
+    }
+
+    /// An irredundant cover of the terminals in `target`, with shares.
+    pub fn irredundant(&self, target: &dyn Fn(u32) -> bool) -> (Vec<Cube>, bool) {
+        let ind = self.v.indicator(target);
+        if ind.is_false() {
+            return (Vec::new(), true);
+        }
+        let mut budget = LITERAL_BUDGET;
+        let (cubes, complete) = match self.v.disjoint_cover(&ind, &mut budget) {
+            Ok(c) => (c, true),
+            Err((c, _)) => (c, false),
+        };
+        if !complete {
+            return (cubes, false);
+        }
+        let share = |c: &Cube| self.cube_share(c);
+        (self.v.irredundant(&ind, cubes, &share), true)
+    }
+
+    pub fn condition(&self, target: &dyn Fn(u32) -> bool, share: f64) -> Condition {
+        let (cubes, _) = self.irredundant(target);
+        Condition {
+            condition: self.v.render_any(&cubes),
+            share,
+        }
+    }
+}
+
+/// Per path: the share of the profile space for which it is offered, and offered first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct PathShare {
+    /// The path is among the offered paths of the decision.
+    pub available: f64,
+    /// The path is the first offered path.
+    pub first: f64,
+}
+
+/// Exact per-path shares (uniform measure), indexed like the policy's paths.
+pub fn path_shares(engine: &Engine) -> Vec<PathShare> {
+    let tshares = view(engine).terminal_shares();
+    let mut out = vec![PathShare::default(); engine.policy().ir().paths.len()];
+    for (d, s) in engine.graph().decisions().iter().zip(tshares) {
+        for (i, offer) in d.paths().iter().enumerate() {
+            if let Some(p) = out.get_mut(offer.path_index()) {
+                p.available += s;
+                if i == 0 {
+                    p.first += s;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Analyse a compiled policy under the uniform measure.
 pub fn analyze(engine: &Engine) -> Analysis {
+    analyze_with(engine, &Measure::uniform(engine))
+}
+
+/// Analyse a compiled policy under a measure (uniform, or a model's population).
+pub fn analyze_with(engine: &Engine, measure: &Measure) -> Analysis {
+    crate::run_big_stack(|| analyze_inner(engine, measure))
+}
+
+fn analyze_inner(engine: &Engine, measure: &Measure) -> Analysis {
     let v = view(engine);
+    let m = Measured {
+        v: &v,
+        parts: &measure.parts,
+    };
     let decisions = engine.graph().decisions();
-    let tshares = v.terminal_shares();
+    let tshares = m.terminal_shares();
+    let share_of = |target: &dyn Fn(&Decision) -> bool| -> f64 {
+        decisions
+            .iter()
+            .zip(&tshares)
+            .filter(|(d, _)| target(d))
+            .map(|(_, s)| s)
+            .sum()
+    };
     let mut shares = Shares::default();
-    let mut groups: std::collections::BTreeMap<Key, (Vec<u32>, f64)> = Default::default();
+    let mut groups: std::collections::BTreeMap<Key, Vec<u32>> = Default::default();
     for (t, d) in decisions.iter().enumerate() {
-        let s = tshares[t];
+        let s = tshares.get(t).copied().unwrap_or(0.0);
         match d.kind() {
             DecisionKind::Allow => shares.allow += s,
             DecisionKind::Deny => shares.deny += s,
             DecisionKind::Lockout => shares.lockout += s,
         }
-        let key = Key {
-            kind_rank: kind_rank(d.kind()),
-            paths: d.path_names().iter().map(|s| s.to_string()).collect(),
-            denied_by: d.denied_by().to_vec(),
-        };
-        let e = groups.entry(key).or_default();
-        e.0.push(t as u32);
-        e.1 += s;
+        groups.entry(key_of(d)).or_default().push(t as u32);
     }
-    let mut keys: Vec<(Key, Vec<u32>, f64)> =
-        groups.into_iter().map(|(k, (ts, s))| (k, ts, s)).collect();
-    keys.sort_by(|a, b| {
-        a.0.kind_rank
-            .cmp(&b.0.kind_rank)
-            .then(b.2.partial_cmp(&a.2).unwrap_or(std::cmp::Ordering::Equal))
-            .then(a.0.cmp(&b.0))
-    });
-    let (regions, truncated) = regions_for(&v, &keys);
+    let live = shares.allow + shares.lockout;
+    let not_denied = if live > 0.0 {
+        NotDenied {
+            allow: shares.allow / live,
+            lockout: shares.lockout / live,
+        }
+    } else {
+        NotDenied::default()
+    };
+    let (regions, truncated) = regions_for(&m, groups);
+
+    // Lockout: an irredundant cover, each condition with its own share.
+    let is_lockout = |t: u32| {
+        decisions
+            .get(t as usize)
+            .is_some_and(|d| d.kind() == DecisionKind::Lockout)
+    };
+    let (cubes, _) = m.irredundant(&is_lockout);
+    let lockout = Lockout {
+        share: shares.lockout,
+        conditions: cubes
+            .iter()
+            .map(|c| Condition {
+                condition: v.render(c),
+                share: m.cube_share(c),
+            })
+            .collect(),
+    };
+
+    // Per path: available and first.
+    let ir = engine.policy().ir();
+    let mut paths = PathAnswers::default();
+    for (pi, p) in ir.paths.iter().enumerate() {
+        let offers = |d: &Decision| d.paths().iter().any(|o| o.path_index() == pi);
+        let first = |d: &Decision| d.paths().first().is_some_and(|o| o.path_index() == pi);
+        let available = m.condition(
+            &|t: u32| decisions.get(t as usize).is_some_and(offers),
+            share_of(&offers),
+        );
+        let first = m.condition(
+            &|t: u32| decisions.get(t as usize).is_some_and(first),
+            share_of(&first),
+        );
+        paths
+            .0
+            .push((p.name.clone(), PathAnswer { available, first }));
+    }
+
     let mut findings = lints::findings(engine, &v, &tshares, &shares);
     if truncated {
         findings.push(Finding {
             code: LintCode::A009.as_str(),
             severity: Severity::Warning,
             message: format!(
-                "the decision graph has too many regions to write out; conditions are listed for the first {CUBE_LIMIT} cubes (lockout first), shares are exact for all"
+                "the regions' conditions need more than {LITERAL_BUDGET} literals; the regions listed cover part of each decision, shares, paths and lockout are exact"
             ),
             cites: None,
             location: format!("{}:1:1", engine.policy().name()),
@@ -206,68 +412,78 @@ pub fn analyze(engine: &Engine) -> Analysis {
             .then(a.code.cmp(b.code))
     });
     Analysis {
-        policy: engine.policy().ir().name.clone(),
+        schema: "regain.analyze/1",
+        policy: ir.name.clone(),
+        measure: measure.kind,
         graph: engine.graph().stats(),
         shares,
+        not_denied,
+        lockout,
+        paths,
         regions,
         truncated,
         findings,
     }
 }
 
-/// Regions for groups of terminals (sorted lockout, deny, allow), within the cube
-/// budget: one walk per decision kind, so the work follows the output, not the number
-/// of groups.
-pub(crate) fn regions_for(v: &View<'_>, keys: &[(Key, Vec<u32>, f64)]) -> (Vec<Region>, bool) {
-    let mut group_of: std::collections::HashMap<u32, usize> = Default::default();
-    for (g, (_, terms, _)) in keys.iter().enumerate() {
-        for t in terms {
-            group_of.insert(*t, g);
-        }
+pub(crate) fn key_of(d: &Decision) -> Key {
+    Key {
+        kind_rank: kind_rank(d.kind()),
+        paths: d.path_names().iter().map(|s| s.to_string()).collect(),
+        denied_by: d.denied_by().to_vec(),
     }
-    let mut per_group: Vec<Vec<regions::Cube>> = vec![Vec::new(); keys.len()];
-    let mut budget = CUBE_LIMIT;
+}
+
+/// Regions for groups of terminals: a compact disjoint cover per group, within the
+/// literal budget; sorted lockout, deny, allow, largest first within each kind.
+pub(crate) fn regions_for(
+    m: &Measured<'_>,
+    groups: std::collections::BTreeMap<Key, Vec<u32>>,
+) -> (Vec<Region>, bool) {
+    let mut budget = LITERAL_BUDGET;
     let mut truncated = false;
-    for rank in 0..3u8 {
-        let target = |t: u32| {
-            group_of
-                .get(&t)
-                .is_some_and(|g| keys[*g].0.kind_rank == rank)
-        };
-        let (cubes, complete) = v.cubes_upto(&target, budget);
-        if !complete {
+    let mut out: Vec<(u8, Region)> = Vec::new();
+    // Groups in order of kind, so that lockout and deny are written first when the
+    // budget runs out.
+    let mut ordered: Vec<(Key, Vec<u32>)> = groups.into_iter().collect();
+    ordered.sort_by(|a, b| a.0.kind_rank.cmp(&b.0.kind_rank));
+    for (key, terms) in ordered {
+        if budget == 0 {
             truncated = true;
+            break;
         }
-        budget -= cubes.len();
-        for (t, c) in cubes {
-            if let Some(g) = group_of.get(&t) {
-                per_group[*g].push(c);
+        let target = |t: u32| terms.binary_search(&t).is_ok();
+        let ind = m.v.indicator(&target);
+        let cubes = match m.v.disjoint_cover(&ind, &mut budget) {
+            Ok(c) => c,
+            Err((c, _)) => {
+                truncated = true;
+                c
             }
+        };
+        for c in &cubes {
+            out.push((
+                key.kind_rank,
+                Region {
+                    decision: kind_of_rank(key.kind_rank),
+                    paths: key.paths.clone(),
+                    denied_by: key.denied_by.clone(),
+                    condition: m.v.render(c),
+                    share: m.cube_share(c),
+                },
+            ));
         }
     }
-    let mut out = Vec::new();
-    for ((key, _, _), mut cubes) in keys.iter().zip(per_group) {
-        regions::merge_cubes(&mut cubes);
-        let mut rs: Vec<(f64, String)> = cubes
-            .iter()
-            .map(|c| (v.cube_share(c), v.render(c)))
-            .collect();
-        rs.sort_by(|a, b| {
-            b.0.partial_cmp(&a.0)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.1.cmp(&b.1))
-        });
-        for (share, condition) in rs {
-            out.push(Region {
-                decision: kind_of_rank(key.kind_rank),
-                paths: key.paths.clone(),
-                denied_by: key.denied_by.clone(),
-                condition,
-                share,
-            });
-        }
-    }
-    (out, truncated)
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(
+                b.1.share
+                    .partial_cmp(&a.1.share)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then_with(|| a.1.condition.cmp(&b.1.condition))
+    });
+    (out.into_iter().map(|(_, r)| r).collect(), truncated)
 }
 
 /// `file:line:col` and line of a span in the engine's policy.

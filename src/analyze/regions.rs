@@ -2,12 +2,26 @@
 //! diagram, and readable conditions (cubes) for the profiles that reach chosen
 //! terminals.
 //!
-//! Shares weigh every fact value equally (ints count each value of their range), so an
-//! edge for class `c` of a fact carries `|c| / |domain|`. The root-to-terminal paths of a
-//! decision diagram are disjoint, so cube shares add up exactly.
-
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! A *measure* gives every value class of every fact a probability ([`Probs`]): the
+//! uniform measure weighs every fact value equally (ints count each value of their
+//! range), so class `c` of a fact carries `|c| / |domain|`; a population model is a
+//! mixture of such product measures. The root-to-terminal paths of a decision diagram are
+//! disjoint, so cube shares add up exactly.
+//!
+//! Conditions are computed in three steps, all linear in the diagram or bounded:
+//! 1. [`View::indicator`] reduces the diagram to the boolean function "reaches a target
+//!    terminal" (terminals the question cannot tell apart merge, and tests that no longer
+//!    matter disappear);
+//! 2. [`View::disjoint_cover`] lists the paths of that reduced diagram to `true` as
+//!    disjoint cubes (classes leading to the same child merge into one literal), then
+//!    cubes that differ in one literal merge;
+//! 3. [`View::irredundant`] widens each cube as far as the function allows and drops
+//!    cubes the others already cover: the short, overlapping answers (`paths`,
+//!    `lockout`).
+//!
+//! Every walk is iterative, and cubes under construction share their prefixes in an
+//! arena, so a 35,000-fact conjunction costs memory in proportion to the output, which
+//! is itself bounded by a literal budget.
 
 use std::collections::HashMap;
 
@@ -25,160 +39,406 @@ pub(crate) struct View<'a> {
     pub terminals: usize,
 }
 
+/// Per fact, the probability of each of its value classes.
+pub(crate) type Probs = Vec<Vec<f64>>;
+
 /// One conjunct of a cube: a fact restricted to some of its classes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Lit {
     pub fact: u32,
     /// Sorted class indices.
     pub classes: Vec<u32>,
 }
 
-/// A conjunction of literals (facts not listed are free).
+/// A conjunction of literals (facts not listed are free), sorted by fact.
 pub(crate) type Cube = Vec<Lit>;
 
-impl View<'_> {
-    fn frac(&self, fact: usize, class: usize) -> f64 {
-        let size = self.facts[fact].ty.size() as f64;
-        self.classes[fact].size(class) as f64 / size
+/// A reduced boolean diagram over the view's facts and classes: terminals are
+/// `TERMINAL | 0` (false) and `TERMINAL | 1` (true); children have smaller ids.
+pub(crate) struct Indicator {
+    nodes: Vec<FlatNode>,
+    kids: Vec<u32>,
+    root: u32,
+}
+
+const NO: u32 = TERMINAL;
+const YES: u32 = TERMINAL | 1;
+
+impl Indicator {
+    /// The function is false everywhere.
+    pub fn is_false(&self) -> bool {
+        self.root == NO
     }
 
-    /// The share of the profile space that reaches each terminal.
-    pub fn terminal_shares(&self) -> Vec<f64> {
+    fn node(&self, r: u32) -> Option<(FlatNode, &[u32])> {
+        let n = *self.nodes.get(r as usize)?;
+        let next = self
+            .nodes
+            .get(r as usize + 1)
+            .map_or(self.kids.len(), |m| m.first as usize);
+        Some((n, self.kids.get(n.first as usize..next)?))
+    }
+}
+
+/// Why a list of regions is incomplete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OverBudget;
+
+impl View<'_> {
+    fn width(&self, fact: u32) -> usize {
+        self.classes.get(fact as usize).map_or(0, Classes::count)
+    }
+
+    fn node(&self, r: u32) -> Option<(FlatNode, &[u32])> {
+        let n = *self.nodes.get(r as usize)?;
+        let w = self.width(n.fact);
+        Some((n, self.kids.get(n.first as usize..n.first as usize + w)?))
+    }
+
+    /// The uniform measure: every value of every fact equally likely.
+    pub fn uniform(&self) -> Probs {
+        self.facts
+            .iter()
+            .zip(self.classes)
+            .map(|(f, c)| {
+                let size = f.ty.size() as f64;
+                (0..c.count()).map(|k| c.size(k) as f64 / size).collect()
+            })
+            .collect()
+    }
+
+    /// The share of the space (under `probs`) that reaches each terminal.
+    pub fn terminal_shares_with(&self, probs: &Probs) -> Vec<f64> {
         let mut mass = vec![0f64; self.nodes.len()];
         let mut out = vec![0f64; self.terminals];
-        if self.root & TERMINAL != 0 {
-            if let Some(t) = out.get_mut((self.root & !TERMINAL) as usize) {
-                *t = 1.0;
+        let mut add = |k: u32, m: f64, mass: &mut Vec<f64>| {
+            let slot = if k & TERMINAL != 0 {
+                out.get_mut((k & !TERMINAL) as usize)
+            } else {
+                mass.get_mut(k as usize)
+            };
+            if let Some(s) = slot {
+                *s += m;
             }
-            return out;
-        }
+        };
+        add(self.root, 1.0, &mut mass);
         // Children always have smaller ids than their parents.
-        if let Some(m) = mass.get_mut(self.root as usize) {
-            *m = 1.0;
-        }
         for id in (0..self.nodes.len()).rev() {
-            let m = mass[id];
+            let m = mass.get(id).copied().unwrap_or(0.0);
             if m == 0.0 {
                 continue;
             }
-            let n = self.nodes[id];
-            for c in 0..self.classes[n.fact as usize].count() {
-                let k = self.kids[n.first as usize + c];
-                let add = m * self.frac(n.fact as usize, c);
-                if k & TERMINAL != 0 {
-                    out[(k & !TERMINAL) as usize] += add;
-                } else {
-                    mass[k as usize] += add;
-                }
+            let Some((n, kids)) = self.node(id as u32) else {
+                continue;
+            };
+            let p = probs.get(n.fact as usize);
+            for (c, k) in kids.iter().enumerate() {
+                let w = p.and_then(|p| p.get(c)).copied().unwrap_or(0.0);
+                add(*k, m * w, &mut mass);
             }
         }
         out
     }
 
-    /// The share of a cube.
-    pub fn cube_share(&self, cube: &Cube) -> f64 {
+    /// The share of the profile space (uniform measure) that reaches each terminal.
+    pub fn terminal_shares(&self) -> Vec<f64> {
+        self.terminal_shares_with(&self.uniform())
+    }
+
+    /// The share of a cube under `probs`.
+    pub fn cube_share_with(&self, cube: &Cube, probs: &Probs) -> f64 {
         cube.iter()
             .map(|l| {
+                let p = probs.get(l.fact as usize);
                 l.classes
                     .iter()
-                    .map(|c| self.frac(l.fact as usize, *c as usize))
+                    .map(|c| p.and_then(|p| p.get(*c as usize)).copied().unwrap_or(0.0))
                     .sum::<f64>()
             })
             .product()
     }
 
-    /// Disjoint cubes covering exactly the profiles that reach a terminal in `target`.
-    /// Classes of a node that lead to the same child are merged into one literal, and
-    /// cubes that differ in one literal are merged. `None` when more than `limit` cubes
-    /// would be needed.
-    pub fn cover(&self, target: &dyn Fn(u32) -> bool, limit: usize) -> Option<Vec<Cube>> {
-        let mut cubes: Vec<Cube> = self
-            .cubes(target, limit)?
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect();
-        merge_cubes(&mut cubes);
-        Some(cubes)
-    }
-
-    /// Every root-to-terminal path that ends in `target`, as (terminal, cube), found by
-    /// a depth-first walk that skips sub-graphs reaching no target. The work is
-    /// proportional to the output. `None` when there are more than `limit`.
-    pub fn cubes(&self, target: &dyn Fn(u32) -> bool, limit: usize) -> Option<Vec<(u32, Cube)>> {
-        let (out, complete) = self.cubes_upto(target, limit);
-        complete.then_some(out)
-    }
-
-    /// Like [`View::cubes`], but keeps the first `limit` cubes when there are more, and
-    /// says whether the list is complete.
-    pub fn cubes_upto(
-        &self,
-        target: &dyn Fn(u32) -> bool,
-        limit: usize,
-    ) -> (Vec<(u32, Cube)>, bool) {
-        // reach[n]: some target terminal is reachable from inner node n.
-        let mut reach = vec![false; self.nodes.len()];
-        let hit = |k: u32, reach: &[bool]| {
+    /// The boolean function "reaches a terminal in `target`", reduced: one pass over the
+    /// nodes in id order (children first).
+    pub fn indicator(&self, target: &dyn Fn(u32) -> bool) -> Indicator {
+        let mut map = vec![NO; self.nodes.len()];
+        let mut out = Indicator {
+            nodes: Vec::new(),
+            kids: Vec::new(),
+            root: NO,
+        };
+        let mut unique: HashMap<(u32, Vec<u32>), u32> = HashMap::new();
+        let to = |k: u32, map: &[u32]| -> u32 {
             if k & TERMINAL != 0 {
-                target(k & !TERMINAL)
+                if target(k & !TERMINAL) {
+                    YES
+                } else {
+                    NO
+                }
             } else {
-                reach.get(k as usize).copied().unwrap_or(false)
+                map.get(k as usize).copied().unwrap_or(NO)
             }
         };
         for id in 0..self.nodes.len() {
-            let n = self.nodes[id];
-            let w = self.classes[n.fact as usize].count();
-            reach[id] = (0..w).any(|c| hit(self.kids[n.first as usize + c], &reach));
+            let Some((n, kids)) = self.node(id as u32) else {
+                continue;
+            };
+            let mapped: Vec<u32> = kids.iter().map(|k| to(*k, &map)).collect();
+            let r = match mapped.first() {
+                Some(first) if mapped.iter().all(|k| k == first) => *first,
+                None => NO,
+                Some(_) => *unique.entry((n.fact, mapped)).or_insert_with_key(|key| {
+                    let id = out.nodes.len() as u32;
+                    out.nodes.push(FlatNode {
+                        fact: n.fact,
+                        first: out.kids.len() as u32,
+                    });
+                    out.kids.extend_from_slice(&key.1);
+                    id
+                }),
+            };
+            if let Some(m) = map.get_mut(id) {
+                *m = r;
+            }
         }
-        let mut out = Vec::new();
-        let mut stack: Vec<Lit> = Vec::new();
-        let complete = self.walk(self.root, &reach, target, &mut stack, &mut out, limit);
-        (out, complete)
+        out.root = to(self.root, &map);
+        out
     }
 
-    fn walk(
+    /// Disjoint cubes covering exactly where `ind` holds: the paths of the reduced diagram
+    /// to `true` (classes leading to the same child as one literal), then merged where two
+    /// cubes differ in one literal. `budget` counts literals written; when it runs out
+    /// the cubes found so far are returned with `Err`.
+    pub fn disjoint_cover(
         &self,
-        r: u32,
-        reach: &[bool],
-        target: &dyn Fn(u32) -> bool,
-        stack: &mut Vec<Lit>,
-        out: &mut Vec<(u32, Cube)>,
-        limit: usize,
-    ) -> bool {
-        if r & TERMINAL != 0 {
-            if target(r & !TERMINAL) {
-                if out.len() >= limit {
-                    return false;
+        ind: &Indicator,
+        budget: &mut usize,
+    ) -> Result<Vec<Cube>, (Vec<Cube>, OverBudget)> {
+        // Cubes under construction share prefixes: arena entries are (literal, parent).
+        let mut arena: Vec<(Lit, u32)> = Vec::new();
+        const ROOT: u32 = u32::MAX;
+        let mut ends: Vec<(u32, usize)> = Vec::new(); // (arena index, length)
+        let mut over = false;
+        // Explicit stack: (diagram ref, arena index of the prefix, depth).
+        let mut stack: Vec<(u32, u32, usize)> = vec![(ind.root, ROOT, 0)];
+        while let Some((r, prefix, depth)) = stack.pop() {
+            if r == YES {
+                if *budget < depth.max(1) {
+                    over = true;
+                    break;
                 }
-                out.push((r & !TERMINAL, stack.clone()));
+                *budget -= depth.max(1);
+                ends.push((prefix, depth));
+                continue;
             }
-            return true;
-        }
-        if !reach.get(r as usize).copied().unwrap_or(false) {
-            return true;
-        }
-        let n = self.nodes[r as usize];
-        let width = self.classes[n.fact as usize].count();
-        let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
-        for c in 0..width {
-            let k = self.kids[n.first as usize + c];
-            match groups.iter_mut().find(|(child, _)| *child == k) {
-                Some((_, cs)) => cs.push(c as u32),
-                None => groups.push((k, vec![c as u32])),
+            let Some((n, kids)) = ind.node(r) else {
+                continue; // `NO`
+            };
+            let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
+            for (c, k) in kids.iter().enumerate() {
+                if *k == NO {
+                    continue;
+                }
+                match groups.iter_mut().find(|(child, _)| child == k) {
+                    Some((_, cs)) => cs.push(c as u32),
+                    None => groups.push((*k, vec![c as u32])),
+                }
+            }
+            // Push in reverse so that the walk visits classes in order.
+            for (child, classes) in groups.into_iter().rev() {
+                let idx = arena.len() as u32;
+                arena.push((
+                    Lit {
+                        fact: n.fact,
+                        classes,
+                    },
+                    prefix,
+                ));
+                stack.push((child, idx, depth + 1));
             }
         }
-        for (child, cs) in groups {
-            stack.push(Lit {
-                fact: n.fact,
-                classes: cs,
-            });
-            let ok = self.walk(child, reach, target, stack, out, limit);
-            stack.pop();
-            if !ok {
+        let mut cubes: Vec<Cube> = ends
+            .into_iter()
+            .map(|(mut at, len)| {
+                let mut cube = Vec::with_capacity(len);
+                while let Some((lit, parent)) = arena.get(at as usize) {
+                    cube.push(lit.clone());
+                    at = *parent;
+                }
+                cube
+            })
+            .collect();
+        drop(arena);
+        self.merge(&mut cubes);
+        if over {
+            Err((cubes, OverBudget))
+        } else {
+            Ok(cubes)
+        }
+    }
+
+    /// [`merge_cubes`], dropping literals that came to allow every class, until stable.
+    pub fn merge(&self, cubes: &mut Vec<Cube>) {
+        loop {
+            let before = cubes.len();
+            merge_cubes(cubes);
+            let mut stripped = false;
+            for c in cubes.iter_mut() {
+                let n = c.len();
+                c.retain(|l| l.classes.len() < self.width(l.fact));
+                stripped |= c.len() != n;
+            }
+            if !stripped && cubes.len() == before {
+                return;
+            }
+            if !stripped {
+                return;
+            }
+        }
+    }
+
+    /// Whether every profile of `cube` satisfies `ind`.
+    fn contained(&self, ind: &Indicator, cube: &Cube) -> bool {
+        let allowed = |fact: u32, class: usize| -> bool {
+            match cube.binary_search_by_key(&fact, |l| l.fact) {
+                Ok(i) => cube
+                    .get(i)
+                    .is_some_and(|l| l.classes.binary_search(&(class as u32)).is_ok()),
+                Err(_) => true,
+            }
+        };
+        let mut seen = vec![false; ind.nodes.len()];
+        let mut stack = vec![ind.root];
+        while let Some(r) = stack.pop() {
+            if r == NO {
                 return false;
+            }
+            if r & TERMINAL != 0 {
+                continue;
+            }
+            match seen.get_mut(r as usize) {
+                Some(s) if !*s => *s = true,
+                _ => continue,
+            }
+            let Some((n, kids)) = ind.node(r) else {
+                continue;
+            };
+            for (c, k) in kids.iter().enumerate() {
+                if allowed(n.fact, c) {
+                    stack.push(*k);
+                }
             }
         }
         true
+    }
+
+    /// An irredundant cover of `ind` from a cover of it: every cube widened as far as the
+    /// function allows (a fact dropped, or classes added), duplicates and cubes inside
+    /// another dropped, then cubes the others cover together dropped (smallest first).
+    /// The result is exact: its union is `ind`; its cubes may overlap.
+    pub fn irredundant(
+        &self,
+        ind: &Indicator,
+        cubes: Vec<Cube>,
+        share: &dyn Fn(&Cube) -> f64,
+    ) -> Vec<Cube> {
+        let mut out: Vec<Cube> = Vec::with_capacity(cubes.len());
+        for mut cube in cubes {
+            cube.sort_by_key(|l| l.fact);
+            // Widen: try to drop each literal, else add classes one by one.
+            let mut i = 0;
+            while i < cube.len() {
+                let lit = cube.remove(i);
+                if self.contained(ind, &cube) {
+                    continue; // dropped for good
+                }
+                let mut lit = lit;
+                let width = self.width(lit.fact) as u32;
+                for c in 0..width {
+                    if lit.classes.binary_search(&c).is_ok() {
+                        continue;
+                    }
+                    let mut wider = lit.clone();
+                    let at = wider.classes.partition_point(|x| *x < c);
+                    wider.classes.insert(at, c);
+                    cube.insert(i, wider);
+                    if self.contained(ind, &cube) {
+                        lit = cube.remove(i);
+                    } else {
+                        cube.remove(i);
+                    }
+                }
+                if lit.classes.len() as u32 == width {
+                    continue; // every class: the fact is free
+                }
+                cube.insert(i, lit);
+                i += 1;
+            }
+            out.push(cube);
+        }
+        out.sort();
+        out.dedup();
+        // Drop cubes contained in another single cube.
+        let subsumes = |a: &Cube, b: &Cube| -> bool {
+            // a ⊇ b: every literal of a is implied by b's literal on that fact.
+            a.iter().all(|la| {
+                b.iter().find(|lb| lb.fact == la.fact).is_some_and(|lb| {
+                    lb.classes
+                        .iter()
+                        .all(|c| la.classes.binary_search(c).is_ok())
+                })
+            })
+        };
+        let mut keep = vec![true; out.len()];
+        for i in 0..out.len() {
+            for j in 0..out.len() {
+                if i != j
+                    && keep.get(j).copied().unwrap_or(false)
+                    && out
+                        .get(j)
+                        .zip(out.get(i))
+                        .is_some_and(|(a, b)| subsumes(a, b))
+                {
+                    if let Some(k) = keep.get_mut(i) {
+                        *k = false;
+                    }
+                    break;
+                }
+            }
+        }
+        let mut cubes: Vec<Cube> = out
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(c, k)| k.then_some(c))
+            .collect();
+        // Drop cubes covered by the union of the others, smallest first.
+        cubes.sort_by(|a, b| {
+            share(a)
+                .partial_cmp(&share(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| b.len().cmp(&a.len()))
+        });
+        let mut i = 0;
+        while i < cubes.len() {
+            let (before, rest) = cubes.split_at(i);
+            let Some((me, after)) = rest.split_first() else {
+                break;
+            };
+            let others: Vec<&Cube> = before.iter().chain(after).collect();
+            let mut work = 20_000usize;
+            if covered(self, me.clone(), &others, &mut work) == Some(true) {
+                cubes.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        cubes.sort_by(|a, b| {
+            share(b)
+                .partial_cmp(&share(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.cmp(b))
+        });
+        cubes
     }
 
     /// A cube as a condition in the language's own syntax (`true` for the empty cube).
@@ -193,9 +453,30 @@ impl View<'_> {
         }
     }
 
+    /// A union of cubes as one condition: `false` when empty, cubes joined with `or`,
+    /// each in parentheses when it has several literals.
+    pub fn render_any(&self, cubes: &[Cube]) -> String {
+        match cubes {
+            [] => "false".into(),
+            [one] => self.render(one),
+            many => many
+                .iter()
+                .map(|c| {
+                    let s = self.render(c);
+                    if c.len() > 1 || s.contains(" or ") {
+                        format!("({s})")
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
+    }
+
     fn render_lit(&self, l: &Lit) -> Option<String> {
-        let fact = &self.facts[l.fact as usize];
-        let cls = &self.classes[l.fact as usize];
+        let fact = self.facts.get(l.fact as usize)?;
+        let cls = self.classes.get(l.fact as usize)?;
         let name = &fact.name;
         if l.classes.len() == cls.count() {
             return None; // no restriction
@@ -221,13 +502,13 @@ impl View<'_> {
                     .collect();
                 let chosen: Vec<&String> =
                     chosen.iter().filter_map(|v| vs.get(*v as usize)).collect();
-                if chosen.len() == 1 {
-                    format!("{name} == {}", chosen[0])
-                } else if others.len() == 1 {
-                    format!("{name} != {}", others[0])
-                } else {
-                    let list: Vec<&str> = chosen.iter().map(|s| s.as_str()).collect();
-                    format!("{name} in [{}]", list.join(", "))
+                match (chosen.as_slice(), others.as_slice()) {
+                    ([one], _) => format!("{name} == {one}"),
+                    (_, [other]) => format!("{name} != {other}"),
+                    _ => {
+                        let list: Vec<&str> = chosen.iter().map(|s| s.as_str()).collect();
+                        format!("{name} in [{}]", list.join(", "))
+                    }
                 }
             }
             (FactType::Int { lo, hi }, _) => {
@@ -255,18 +536,84 @@ impl View<'_> {
                         format!("{name} >= {a} and {name} <= {b}")
                     }
                 };
-                if merged.len() == 1 {
-                    one(merged[0])
-                } else {
-                    format!(
+                match merged.as_slice() {
+                    [single] => one(*single),
+                    _ => format!(
                         "({})",
                         merged.into_iter().map(one).collect::<Vec<_>>().join(" or ")
-                    )
+                    ),
                 }
             }
             _ => return None,
         })
     }
+}
+
+/// Whether `cube` lies inside the union of `others` (`None` when the work budget runs
+/// out: not proven). Subtracts the others one by one, splitting what is left into
+/// disjoint pieces.
+fn covered(v: &View<'_>, cube: Cube, others: &[&Cube], work: &mut usize) -> Option<bool> {
+    let mut pieces = vec![cube];
+    for o in others {
+        let mut next = Vec::new();
+        for p in pieces {
+            if *work == 0 {
+                return None;
+            }
+            *work -= 1;
+            // p ∩ o empty? Then p stays whole.
+            let disjoint = o.iter().any(|lo| {
+                p.iter().find(|lp| lp.fact == lo.fact).map_or_else(
+                    || false,
+                    |lp| {
+                        lp.classes
+                            .iter()
+                            .all(|c| lo.classes.binary_search(c).is_err())
+                    },
+                )
+            });
+            if disjoint {
+                next.push(p);
+                continue;
+            }
+            // p \ o: for each literal of o that p does not imply, the part of p outside
+            // it (and inside the earlier ones).
+            let mut inside = p.clone();
+            for lo in o.iter() {
+                let current: Vec<u32> = match inside.iter().find(|l| l.fact == lo.fact) {
+                    Some(l) => l.classes.clone(),
+                    None => (0..v.width(lo.fact) as u32).collect(),
+                };
+                let outside: Vec<u32> = current
+                    .iter()
+                    .copied()
+                    .filter(|c| lo.classes.binary_search(c).is_err())
+                    .collect();
+                if outside.is_empty() {
+                    continue;
+                }
+                let within: Vec<u32> = current
+                    .iter()
+                    .copied()
+                    .filter(|c| lo.classes.binary_search(c).is_ok())
+                    .collect();
+                next.push(with_lit(&inside, lo.fact, outside));
+                inside = with_lit(&inside, lo.fact, within);
+            }
+        }
+        pieces = next;
+        if pieces.is_empty() {
+            return Some(true);
+        }
+    }
+    Some(pieces.is_empty())
+}
+
+fn with_lit(cube: &Cube, fact: u32, classes: Vec<u32>) -> Cube {
+    let mut c: Cube = cube.iter().filter(|l| l.fact != fact).cloned().collect();
+    let at = c.partition_point(|l| l.fact < fact);
+    c.insert(at, Lit { fact, classes });
+    c
 }
 
 /// Merge cubes that differ in one literal only (the union of its classes), until
@@ -280,23 +627,23 @@ pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>) {
         let mut changed = false;
         let width = cubes.iter().map(Vec::len).max().unwrap_or(0);
         for i in 0..width {
+            // Key: the facts of the cube and every literal but the i-th.
             let mut seen: HashMap<(Vec<u32>, Vec<Lit>), usize> = HashMap::new();
             let mut dead = vec![false; cubes.len()];
-            for j in 0..cubes.len() {
-                if cubes[j].len() <= i {
+            let mut extra: Vec<(usize, Vec<u32>)> = Vec::new();
+            for (j, cube) in cubes.iter().enumerate() {
+                if cube.len() <= i {
                     continue;
                 }
-                let facts: Vec<u32> = cubes[j].iter().map(|l| l.fact).collect();
-                let mut rest = cubes[j].clone();
-                rest.remove(i);
+                let facts: Vec<u32> = cube.iter().map(|l| l.fact).collect();
+                let mut rest = cube.clone();
+                let lit = rest.remove(i);
                 match seen.get(&(facts.clone(), rest.clone())) {
                     Some(&k) => {
-                        let extra = cubes[j][i].classes.clone();
-                        let target = &mut cubes[k][i].classes;
-                        target.extend(extra);
-                        target.sort_unstable();
-                        target.dedup();
-                        dead[j] = true;
+                        extra.push((k, lit.classes));
+                        if let Some(d) = dead.get_mut(j) {
+                            *d = true;
+                        }
                         changed = true;
                     }
                     None => {
@@ -304,14 +651,36 @@ pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>) {
                     }
                 }
             }
+            for (k, classes) in extra {
+                if let Some(target) = cubes.get_mut(k).and_then(|c| c.get_mut(i)) {
+                    target.classes.extend(classes);
+                    target.classes.sort_unstable();
+                    target.classes.dedup();
+                }
+            }
             let mut k = 0;
             cubes.retain(|_| {
                 k += 1;
-                !dead[k - 1]
+                !dead.get(k - 1).copied().unwrap_or(false)
             });
         }
         if !changed {
             return;
         }
+    }
+}
+
+impl View<'_> {
+    /// Disjoint cubes covering exactly the profiles that reach a terminal in `target`,
+    /// `None` when more than `limit` literals would be written.
+    pub fn cover(&self, target: &dyn Fn(u32) -> bool, limit: usize) -> Option<Vec<Cube>> {
+        let ind = self.indicator(target);
+        let mut budget = limit.saturating_mul(self.facts.len().max(1));
+        self.disjoint_cover(&ind, &mut budget).ok()
+    }
+
+    /// The share of a cube under the uniform measure.
+    pub fn cube_share(&self, cube: &Cube) -> f64 {
+        self.cube_share_with(cube, &self.uniform())
     }
 }

@@ -26,7 +26,8 @@ pub struct Args {
 
 /// A share as a percentage.
 pub fn pct(x: f64) -> String {
-    let p = x * 100.0;
+    // Sums of shares may come out as -0.0 or a rounding error below zero.
+    let p = if x.abs() < 1e-15 { 0.0 } else { x * 100.0 };
     if p > 0.0 && p < 0.01 {
         format!("{p:.1e}%")
     } else {
@@ -49,19 +50,20 @@ pub fn human(a: &Analysis, top: usize) -> String {
         "policy {} — graph: {} nodes, {} terminals, depth {}",
         a.policy, a.graph.nodes, a.graph.terminals, a.graph.depth
     );
+    let measure = match a.measure {
+        analyze::MeasureKind::Uniform => "every fact value equally likely",
+        analyze::MeasureKind::Model => "weighted by the model's population",
+    };
     let _ = writeln!(
         s,
-        "\nshares of the profile space (every fact value equally likely):\n  allow {}   deny {}   lockout {}",
+        "\nshares of the profile space ({measure}):\n  allow {}   deny {}   lockout {}\n  among profiles not denied: allow {}   lockout {}",
         pct(a.shares.allow),
         pct(a.shares.deny),
-        pct(a.shares.lockout)
+        pct(a.shares.lockout),
+        pct(a.not_denied.allow),
+        pct(a.not_denied.lockout),
     );
-    let lockouts: Vec<&Region> = a
-        .regions
-        .iter()
-        .filter(|r| r.decision == DecisionKind::Lockout)
-        .collect();
-    if lockouts.is_empty() {
+    if a.lockout.conditions.is_empty() {
         let _ = writeln!(
             s,
             "\nno lockout: every profile that is not denied has a way back in"
@@ -69,13 +71,32 @@ pub fn human(a: &Analysis, top: usize) -> String {
     } else {
         let _ = writeln!(
             s,
-            "\nLOCKOUT — {} of profiles have no way back in, in {} region{}:",
-            pct(a.shares.lockout),
-            lockouts.len(),
-            if lockouts.len() == 1 { "" } else { "s" }
+            "\nLOCKOUT — {} of profiles have no way back in; they are exactly those where one of these holds:",
+            pct(a.lockout.share),
         );
-        for r in &lockouts {
-            let _ = writeln!(s, "  {:>8}  {}", pct(r.share), r.condition);
+        for c in &a.lockout.conditions {
+            let _ = writeln!(s, "  {:>8}  {}", pct(c.share), c.condition);
+        }
+    }
+    let _ = writeln!(s, "\npaths — available / offered first:");
+    for (name, p) in &a.paths.0 {
+        let _ = writeln!(
+            s,
+            "  {name}: {} / {}\n      available when {}",
+            pct(p.available.share),
+            pct(p.first.share),
+            p.available.condition
+        );
+        if p.first.condition != p.available.condition {
+            let alternatives = p.first.condition.matches(") or (").count() + 1;
+            if alternatives > 4 {
+                let _ = writeln!(
+                    s,
+                    "      first when one of {alternatives} conditions (all in --format json)"
+                );
+            } else {
+                let _ = writeln!(s, "      first when {}", p.first.condition);
+            }
         }
     }
     let denies: Vec<&Region> = a
@@ -182,20 +203,218 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// How many regions the human output lists, largest first (all are in the JSON).
+    #[arg(long, default_value_t = 10)]
+    top: usize,
 }
 
 fn side(s: &diff::Side) -> String {
     match s.decision {
-        DecisionKind::Allow => format!("allow [{}]", s.paths.join(", ")),
+        DecisionKind::Allow => format!("allow [{}]", s.path_names().join(", ")),
         DecisionKind::Deny => format!("deny [{}]", s.denied_by.join("; ")),
         DecisionKind::Lockout => "lockout".into(),
     }
 }
 
+fn wait(s: u64) -> String {
+    match s {
+        0 => "none".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// What changed inside the paths both sides offer, one line each.
+fn path_details(r: &diff::DiffRegion) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in &r.old.paths {
+        let Some(n) = r.new.paths.iter().find(|n| n.name() == o.name()) else {
+            continue;
+        };
+        let mut parts = Vec::new();
+        if o.wait_s() != n.wait_s() {
+            parts.push(format!("wait {} → {}", wait(o.wait_s()), wait(n.wait_s())));
+        }
+        if o.grants() != n.grants() {
+            parts.push(format!("grants {} → {}", o.grants(), n.grants()));
+        }
+        if o.notify() != n.notify() {
+            let t = |v: &[String]| {
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            parts.push(format!("notify {} → {}", t(o.notify()), t(n.notify())));
+        }
+        if o.steps() != n.steps() {
+            let t = |v: &[Vec<String>]| {
+                v.iter()
+                    .map(|s| format!("[{}]", s.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" then ")
+            };
+            parts.push(format!("usable {} → {}", t(o.steps()), t(n.steps())));
+        }
+        if !parts.is_empty() {
+            out.push(format!("{}: {}", o.name(), parts.join("; ")));
+        }
+    }
+    out
+}
+
+fn diff_human(d: &diff::Diff, top: usize) -> String {
+    let mut s = String::new();
+    let sm = &d.summary;
+    if d.equivalent {
+        let _ = writeln!(s, "equivalent: every profile gets the same decision");
+    } else if d.regions.is_empty() {
+        let _ = writeln!(
+            s,
+            "NOT equivalent: no decision moves, but a method's factor or `restricted` changed"
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "NOT equivalent: {} of profiles are decided differently, in {} region{}",
+            pct(d.share),
+            d.regions.len(),
+            if d.regions.len() == 1 { "" } else { "s" }
+        );
+    }
+    if !d.added_facts.is_empty() {
+        let _ = writeln!(
+            s,
+            "facts added: {} (free in the old version)",
+            d.added_facts.join(", ")
+        );
+    }
+    if !d.removed_facts.is_empty() {
+        let _ = writeln!(
+            s,
+            "facts removed: {} (free in the new version)",
+            d.removed_facts.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nlockout {} → {}   deny {} → {}",
+        pct(sm.lockout.old),
+        pct(sm.lockout.new),
+        pct(sm.deny.old),
+        pct(sm.deny.new)
+    );
+    if !sm.lockout.newly_locked_out.is_empty() {
+        let _ = writeln!(
+            s,
+            "NEWLY LOCKED OUT — profiles that had a way in and now have none:"
+        );
+        for c in &sm.lockout.newly_locked_out {
+            let _ = writeln!(s, "  {:>8}  {}", pct(c.share), c.condition);
+        }
+    }
+    let moved: Vec<&diff::PathChange> = sm
+        .paths
+        .iter()
+        .filter(|p| p.available.old != p.available.new || p.first.old != p.first.new)
+        .collect();
+    if !moved.is_empty() {
+        let _ = writeln!(s, "\npaths — available (first) old → new:");
+        for p in moved {
+            let _ = writeln!(
+                s,
+                "  {}: {} ({}) → {} ({})",
+                p.name,
+                pct(p.available.old),
+                pct(p.first.old),
+                pct(p.available.new),
+                pct(p.first.new)
+            );
+        }
+    }
+    if !sm.groups.is_empty() {
+        let _ = writeln!(s, "\nchanges of decisions, by kind:");
+        for g in &sm.groups {
+            let _ = writeln!(
+                s,
+                "  {:<15} {:>8} in {} region{}\n      when {}",
+                g.kind.label(),
+                pct(g.share),
+                g.regions,
+                if g.regions == 1 { "" } else { "s" },
+                g.condition
+            );
+        }
+    }
+    if !d.regions.is_empty() {
+        let _ = writeln!(s, "\nregions, largest first:");
+        for r in d.regions.iter().take(top) {
+            let kinds: Vec<&str> = r.kinds.iter().map(|k| k.label()).collect();
+            let _ = writeln!(
+                s,
+                "  {:>8}  {}  →  {}   ({})",
+                pct(r.share),
+                side(&r.old),
+                side(&r.new),
+                kinds.join(", ")
+            );
+            for line in path_details(r) {
+                let _ = writeln!(s, "            {line}");
+            }
+            let _ = writeln!(s, "            when {}", r.condition);
+        }
+        if d.regions.len() > top {
+            let rest: f64 = d.regions.iter().skip(top).map(|r| r.share).sum();
+            let _ = writeln!(
+                s,
+                "  … {} more regions ({}); all are in --format json (--top N shows more)",
+                d.regions.len() - top,
+                pct(rest)
+            );
+        }
+        if d.truncated {
+            let _ = writeln!(
+                s,
+                "  … more regions than can be written out; shares above are exact"
+            );
+        }
+    }
+    if !d.changes.is_empty() {
+        let _ = writeln!(s, "\npolicy changes:");
+        for c in &d.changes {
+            let old = c.old.as_deref().unwrap_or("—");
+            let new = c.new.as_deref().unwrap_or("—");
+            let at = c
+                .new_location
+                .as_deref()
+                .or(c.old_location.as_deref())
+                .unwrap_or("");
+            let _ = writeln!(
+                s,
+                "  {} `{}`: {} → {}{}   ({at})",
+                c.what,
+                c.item,
+                old,
+                new,
+                if c.material {
+                    "  [changes what the method is]"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    s
+}
+
 /// Exit codes of `diff` (DESIGN.md): 0 equivalent, 1 different, 2 error.
 pub fn run_diff(a: DiffArgs) -> i32 {
     const ERROR: i32 = 2;
-    let (Ok(old), Ok(new)) = (load_policy(&a.old), load_policy(&a.new)) else {
+    let (old, new) = (load_policy(&a.old), load_policy(&a.new));
+    let (Ok(old), Ok(new)) = (old, new) else {
         return ERROR;
     };
     let d = match diff::diff(&old, &new, regain::CompileOptions::default()) {
@@ -213,42 +432,7 @@ pub fn run_diff(a: DiffArgs) -> i32 {
                 return ERROR;
             }
         },
-        Format::Human => {
-            if !d.added_facts.is_empty() {
-                println!(
-                    "facts added: {} (free in the old version)",
-                    d.added_facts.join(", ")
-                );
-            }
-            if !d.removed_facts.is_empty() {
-                println!(
-                    "facts removed: {} (free in the new version)",
-                    d.removed_facts.join(", ")
-                );
-            }
-            if d.equivalent {
-                println!("equivalent: every profile gets the same decision");
-            } else {
-                println!(
-                    "{} of profiles are decided differently, in {} region{}:",
-                    pct(d.share),
-                    d.regions.len(),
-                    if d.regions.len() == 1 { "" } else { "s" }
-                );
-                for r in &d.regions {
-                    println!(
-                        "  {:>8}  {}  →  {}",
-                        pct(r.share),
-                        side(&r.old),
-                        side(&r.new)
-                    );
-                    println!("            when {}", r.condition);
-                }
-                if d.truncated {
-                    println!("  … more regions than can be written out; shares above are exact");
-                }
-            }
-        }
+        Format::Human => print!("{}", diff_human(&d, a.top)),
     }
     if d.equivalent {
         EXIT_OK
