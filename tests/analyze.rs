@@ -315,7 +315,15 @@ fn one_edit_variants_are_reported_with_old_and_new() {
     use diff::ChangeKind::*;
     let base = fixture("tests/fixtures/diff/base.regain");
     // (edit name, from, to, expected region kinds, expected change `what`, equivalent)
-    let cases: &[(&str, &str, &str, &[diff::ChangeKind], &str, bool)] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [diff::ChangeKind],
+        &'a str,
+        bool,
+    );
+    let cases: &[Case] = &[
         (
             "wait",
             "  wait 48h\n",
@@ -610,4 +618,85 @@ fn analysis_of_a_generated_policy_is_exact_and_complete() {
     } else {
         assert!((listed - 1.0).abs() < 1e-9, "regions cover {listed}");
     }
+}
+
+/// Dead rules are found by their position, not their text: of two deny rules with the
+/// same reason, the one that can never fire is named.
+#[test]
+fn a_dead_deny_rule_sharing_its_reason_is_reported() {
+    let src = "policy dead\nfacts {\n  a: bool\n  b: bool\n}\nmethods {\n  m: human requires b\n}\ndeny \"r\" when a\ndeny \"r\" when a and not a\npath p {\n  steps m\n  grants r\n  wait 1d\n  notify m\n}\n";
+    let p = Policy::parse_named("dead.regain", src).unwrap();
+    let a = analyze::analyze(&Engine::new(&p).unwrap());
+    let dead: Vec<_> = a.findings.iter().filter(|f| f.code == "A003").collect();
+    assert_eq!(dead.len(), 1, "{:?}", a.findings);
+    assert_eq!(dead[0].location, "dead.regain:10:1");
+    assert!(dead[0].message.contains("#2"));
+}
+
+/// Findings acknowledged in the policy or a baseline are listed as such and do not fail
+/// `--deny-warnings`; an acknowledgement that matches nothing is itself a finding.
+#[test]
+fn acknowledged_findings_do_not_fail_deny_warnings() {
+    let dir = std::env::temp_dir().join(format!("regain-ack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = fixture("tests/fixtures/diff/base.regain");
+    let plain = dir.join("plain.regain");
+    std::fs::write(&plain, &base).unwrap();
+    let plain = plain.to_str().unwrap();
+    let (code, _, _) = common::regain(&["analyze", plain, "--deny-warnings"]);
+    assert_eq!(code, 1, "A005 fails --deny-warnings");
+
+    let acked = base.replacen(
+        "path sms \"SMS code\" {",
+        "# regain: allow A005 \"no channel left: branch visit\"\npath sms \"SMS code\" {",
+        1,
+    );
+    let file = dir.join("acked.regain");
+    std::fs::write(&file, &acked).unwrap();
+    let (code, out, _) = common::regain(&[
+        "analyze",
+        file.to_str().unwrap(),
+        "--deny-warnings",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = &j["findings"][0];
+    assert_eq!(f["code"], "A005");
+    assert_eq!(f["acknowledged"]["by"], "comment");
+    assert_eq!(f["acknowledged"]["reason"], "no channel left: branch visit");
+
+    // An acknowledgement of nothing is reported and fails --deny-warnings.
+    let stray = acked.replacen(
+        "path email \"Email link\" {",
+        "path email \"Email link\" {  # regain: allow L003 \"x\"",
+        1,
+    );
+    std::fs::write(&file, &stray).unwrap();
+    let (code, out, _) = common::regain(&["analyze", file.to_str().unwrap(), "--deny-warnings"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("A010") && out.contains("acknowledges nothing"),
+        "{out}"
+    );
+
+    // A baseline written once acknowledges the same findings by code and item.
+    let bl = dir.join("baseline.json");
+    let (code, _, _) =
+        common::regain(&["analyze", plain, "--write-baseline", bl.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (code, out, _) = common::regain(&[
+        "analyze",
+        plain,
+        "--baseline",
+        bl.to_str().unwrap(),
+        "--deny-warnings",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("acknowledged in the baseline"), "{out}");
+    std::fs::write(&bl, "{ not json").unwrap();
+    let (code, _, err) = common::regain(&["analyze", plain, "--baseline", bl.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a regain baseline"), "{err}");
 }

@@ -1,13 +1,5 @@
 //! Lints, dead items and single points of compromise, each with a stable code and, where
-//! it follows one, the standard it cites (../shared/RESEARCH.md).
-
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+//! it follows one, the standard it cites (docs/research.md).
 
 use super::regions::View;
 use super::{from_diagnostic, locate, Finding, Shares};
@@ -42,6 +34,7 @@ lint_codes! {
     A005 Some("OWASP Forgot Password Cheat Sheet: always keep a way back in, even through support"), "profiles locked out";
     A006 Some("NIST SP 800-63B-4 §4.2.2: recovery at AAL2 needs two different methods"), "one method alone completes a path";
     A009 None, "regions truncated";
+    A010 None, "acknowledgement that cannot be read or acknowledges nothing";
     L001 Some("NIST SP 800-63B-4 §3.1.1.2; OWASP: security questions are never the sole mechanism"), "a way through uses only knowledge methods";
     L002 Some("NIST SP 800-63B-4 §3.2.9: a restricted authenticator needs an unrestricted alternative"), "a way through uses only restricted methods";
     L003 Some("NIST SP 800-63B-4 §4.2.3 / §4.6: every recovery SHALL notify the subscriber"), "path grants without notify";
@@ -74,7 +67,7 @@ pub(crate) fn findings(
     let ir = engine.policy().ir();
     let decisions = engine.graph().decisions();
     let mut out: Vec<Finding> = Vec::new();
-    let mut push = |code: LintCode, span, message: String, share: Option<f64>| {
+    let mut push = |code: LintCode, span, item: String, message: String, share: Option<f64>| {
         let (location, line) = locate(engine, span);
         out.push(Finding {
             code: code.as_str(),
@@ -84,6 +77,8 @@ pub(crate) fn findings(
             location,
             line,
             share,
+            item,
+            acknowledged: None,
         });
     };
 
@@ -91,6 +86,7 @@ pub(crate) fn findings(
         push(
             LintCode::A005,
             ir.paths.first().map_or(Default::default(), |p| p.name_span),
+            "policy".to_string(),
             format!(
                 "{} of profiles have no way back in (lockout)",
                 pct(shares.lockout)
@@ -104,13 +100,17 @@ pub(crate) fn findings(
     let mut fired = std::collections::HashSet::new();
     for d in decisions {
         for o in d.paths() {
-            offered[o.path_index()] = true;
+            if let Some(x) = offered.get_mut(o.path_index()) {
+                *x = true;
+            }
         }
         if let Some(o) = d.paths().first() {
-            first[o.path_index()] = true;
+            if let Some(x) = first.get_mut(o.path_index()) {
+                *x = true;
+            }
         }
-        for r in d.denied_by() {
-            fired.insert(r.as_str());
+        for r in d.deny_ids() {
+            fired.insert(*r);
         }
     }
     // Single points of compromise: (path, method) where the method alone completes
@@ -131,8 +131,10 @@ pub(crate) fn findings(
     let mut alone_share: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
     for (d, share) in decisions.iter().zip(tshares) {
         for o in d.paths() {
-            for mi in &alone[o.path_index()] {
-                let name = &ir.methods[*mi].name;
+            for mi in alone.get(o.path_index()).into_iter().flatten() {
+                let Some(name) = ir.methods.get(*mi).map(|m| &m.name) else {
+                    continue;
+                };
                 if o.steps().iter().all(|s| s.iter().any(|n| n == name)) {
                     *alone_share.entry((o.path_index(), *mi)).or_default() += share;
                 }
@@ -140,17 +142,19 @@ pub(crate) fn findings(
         }
     }
     for (pi, p) in ir.paths.iter().enumerate() {
-        if !offered[pi] {
+        if !offered.get(pi).copied().unwrap_or(false) {
             push(
                 LintCode::A001,
                 p.name_span,
+                format!("path {}", p.name),
                 format!("path `{}` is never available", p.name),
                 None,
             );
-        } else if !first[pi] {
+        } else if !first.get(pi).copied().unwrap_or(false) {
             push(
                 LintCode::A002,
                 p.name_span,
+                format!("path {}", p.name),
                 format!(
                     "path `{}` is never offered first: an earlier path is always available with it",
                     p.name
@@ -158,12 +162,17 @@ pub(crate) fn findings(
                 None,
             );
         }
-        let restricted = |m: usize| ir.methods[m].restricted;
-        let knowledge = |m: usize| ir.methods[m].factor == Factor::Knowledge;
+        let restricted = |m: usize| ir.methods.get(m).is_some_and(|m| m.restricted);
+        let knowledge = |m: usize| {
+            ir.methods
+                .get(m)
+                .is_some_and(|m| m.factor == Factor::Knowledge)
+        };
         if way_through(&p.steps, knowledge) {
             push(
                 LintCode::L001,
                 p.name_span,
+                format!("path {}", p.name),
                 format!("path `{}` can be completed with knowledge methods alone (security questions, card numbers…)", p.name),
                 None,
             );
@@ -172,6 +181,7 @@ pub(crate) fn findings(
             push(
                 LintCode::L002,
                 p.name_span,
+                format!("path {}", p.name),
                 format!(
                     "path `{}` can be completed with restricted methods alone (SMS/voice)",
                     p.name
@@ -183,6 +193,7 @@ pub(crate) fn findings(
             push(
                 LintCode::L003,
                 p.name_span,
+                format!("path {}", p.name),
                 format!(
                     "path `{}` grants `{}` without notifying the owner",
                     p.name, p.grants
@@ -191,14 +202,17 @@ pub(crate) fn findings(
             );
         }
         let human_only = p.steps.iter().all(|s| {
-            s.methods()
-                .iter()
-                .all(|m| ir.methods[m.index()].factor == Factor::Human)
+            s.methods().iter().all(|m| {
+                ir.methods
+                    .get(m.index())
+                    .is_some_and(|m| m.factor == Factor::Human)
+            })
         });
         if human_only && p.wait_s == 0 {
             push(
                 LintCode::L004,
                 p.name_span,
+                format!("path {}", p.name),
                 format!(
                     "path `{}` relies on a human alone and has no `wait` for the owner to object",
                     p.name
@@ -212,6 +226,7 @@ pub(crate) fn findings(
                 push(
                     LintCode::A006,
                     p.name_span,
+                    format!("path {} method {}", p.name, m.name),
                     format!(
                         "one compromised `{}` completes path `{}` for {} of profiles",
                         m.name,
@@ -224,10 +239,11 @@ pub(crate) fn findings(
         }
     }
     for (i, d) in ir.denies.iter().enumerate() {
-        if !fired.contains(d.reason.as_str()) {
+        if !fired.contains(&crate::check::ir::DenyId(i as u32)) {
             push(
                 LintCode::A003,
                 d.span,
+                format!("deny #{}", i + 1),
                 format!("deny rule #{} (\"{}\") never fires", i + 1, d.reason),
                 None,
             );
@@ -238,6 +254,7 @@ pub(crate) fn findings(
             push(
                 LintCode::A004,
                 m.span,
+                format!("method {}", m.name),
                 format!(
                     "method `{}` can never be used: its `requires` is always false",
                     m.name
@@ -255,7 +272,7 @@ pub(crate) fn findings(
                 && d.paths().iter().all(|o| {
                     o.steps()
                         .iter()
-                        .zip(&ir.paths[o.path_index()].steps)
+                        .zip(ir.paths.get(o.path_index()).map_or(&[][..], |p| &p.steps))
                         .all(|(usable, step)| {
                             usable
                                 .iter()
@@ -275,6 +292,7 @@ pub(crate) fn findings(
         push(
             LintCode::L005,
             ir.paths.first().map_or(Default::default(), |p| p.name_span),
+            "policy".to_string(),
             format!(
                 "for {} of profiles every offered path can be completed with restricted or knowledge methods alone",
                 pct(weak)
@@ -298,7 +316,7 @@ fn satisfiable(v: &View<'_>, c: &crate::check::ir::Cond) -> bool {
     facts.dedup();
     let total: u64 = facts
         .iter()
-        .map(|f| v.classes[*f].count() as u64)
+        .map(|f| v.classes.get(*f).map_or(1, |c| c.count() as u64))
         .try_fold(1u64, |a, b| a.checked_mul(b))
         .unwrap_or(u64::MAX);
     if total > 1 << 20 {
@@ -307,8 +325,11 @@ fn satisfiable(v: &View<'_>, c: &crate::check::ir::Cond) -> bool {
     let mut values: Vec<i64> = v.facts.iter().map(|f| f.ty.bounds().0).collect();
     for mut k in 0..total {
         for f in &facts {
-            let n = v.classes[*f].count() as u64;
-            values[*f] = v.classes[*f].representative((k % n) as usize);
+            let (Some(c), Some(slot)) = (v.classes.get(*f), values.get_mut(*f)) else {
+                continue;
+            };
+            let n = c.count().max(1) as u64;
+            *slot = c.representative((k % n) as usize);
             k /= n;
         }
         if c.eval(&values) {

@@ -80,6 +80,9 @@ impl Indicator {
     }
 }
 
+/// The most diagram nodes [`View::irredundant`] visits while widening cubes.
+pub(crate) const IRREDUNDANT_WORK: u64 = 200_000_000;
+
 /// Why a list of regions is incomplete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OverBudget;
@@ -297,8 +300,10 @@ impl View<'_> {
         }
     }
 
-    /// Whether every profile of `cube` satisfies `ind`.
-    fn contained(&self, ind: &Indicator, cube: &Cube) -> bool {
+    /// Whether every profile of `cube` satisfies `ind`; `work` is charged the nodes
+    /// visited and the cube's length.
+    fn contained(&self, ind: &Indicator, cube: &Cube, work: &mut u64) -> bool {
+        *work = work.saturating_sub(cube.len() as u64 + 1);
         let allowed = |fact: u32, class: usize| -> bool {
             match cube.binary_search_by_key(&fact, |l| l.fact) {
                 Ok(i) => cube
@@ -320,6 +325,7 @@ impl View<'_> {
                 Some(s) if !*s => *s = true,
                 _ => continue,
             }
+            *work = work.saturating_sub(1);
             let Some((n, kids)) = ind.node(r) else {
                 continue;
             };
@@ -343,13 +349,20 @@ impl View<'_> {
         share: &dyn Fn(&Cube) -> f64,
     ) -> Vec<Cube> {
         let mut out: Vec<Cube> = Vec::with_capacity(cubes.len());
+        // Widening costs a walk of the diagram per literal and class; past this budget
+        // the remaining cubes stay as the disjoint cover gave them (still exact).
+        let mut work: u64 = IRREDUNDANT_WORK;
         for mut cube in cubes {
             cube.sort_by_key(|l| l.fact);
+            if work == 0 {
+                out.push(cube);
+                continue;
+            }
             // Widen: try to drop each literal, else add classes one by one.
             let mut i = 0;
-            while i < cube.len() {
+            while i < cube.len() && work > 0 {
                 let lit = cube.remove(i);
-                if self.contained(ind, &cube) {
+                if self.contained(ind, &cube, &mut work) {
                     continue; // dropped for good
                 }
                 let mut lit = lit;
@@ -362,7 +375,7 @@ impl View<'_> {
                     let at = wider.classes.partition_point(|x| *x < c);
                     wider.classes.insert(at, c);
                     cube.insert(i, wider);
-                    if self.contained(ind, &cube) {
+                    if self.contained(ind, &cube, &mut work) {
                         lit = cube.remove(i);
                     } else {
                         cube.remove(i);

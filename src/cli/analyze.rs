@@ -22,6 +22,13 @@ pub struct Args {
     /// How many allow regions the human report lists (all are in the JSON).
     #[arg(long, default_value_t = 15)]
     top: usize,
+    /// Findings acknowledged by code and item (written by --write-baseline): listed as
+    /// acknowledged, they do not fail --deny-warnings.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the current unacknowledged findings to FILE as a baseline, then analyse.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 }
 
 /// A share as a percentage.
@@ -161,6 +168,13 @@ pub fn human(a: &Analysis, top: usize) -> String {
             if let Some(c) = f.cites {
                 let _ = writeln!(s, "      cites: {c}");
             }
+            if let Some(ack) = &f.acknowledged {
+                let by = match ack.by {
+                    analyze::ack::AckSource::Comment => "in the policy",
+                    analyze::ack::AckSource::Baseline => "in the baseline",
+                };
+                let _ = writeln!(s, "      acknowledged {by}: {}", ack.reason);
+            }
         }
     }
     s
@@ -171,7 +185,37 @@ pub fn run(a: Args) -> i32 {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let analysis = analyze::analyze(&engine);
+    let mut analysis = analyze::analyze(&engine);
+    if let Some(path) = &a.baseline {
+        let text = match super::read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        match serde_json::from_str::<analyze::ack::Baseline>(&text) {
+            Ok(b) => b.apply(&mut analysis.findings),
+            Err(e) => {
+                eprintln!(
+                    "error: {}:{}:{}: not a regain baseline: {e}\n  help: write one with `regain analyze POLICY --write-baseline FILE`",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                );
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    if let Some(path) = &a.write_baseline {
+        let b = analyze::ack::Baseline::of(&analysis.findings);
+        let text = serde_json::to_string_pretty(&b).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+        b.apply(&mut analysis.findings);
+    }
     match a.format {
         Format::Json => match serde_json::to_string_pretty(&analysis) {
             Ok(j) => println!("{j}"),
@@ -182,11 +226,7 @@ pub fn run(a: Args) -> i32 {
         },
         Format::Human => print!("{}", human(&analysis, a.top)),
     }
-    let warnings = analysis
-        .findings
-        .iter()
-        .any(|f| f.severity == Severity::Warning);
-    if a.deny_warnings && warnings {
+    if a.deny_warnings && analyze::ack::unacknowledged(&analysis.findings) {
         EXIT_BAD_INPUT
     } else {
         EXIT_OK
