@@ -3,9 +3,6 @@
 //! Values of a profile are dense `i64`s, one per fact: a bool is 0 or 1, an int is
 //! itself, an enum is the index of its variant.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use crate::source::Span;
 use crate::syntax::ast::{CmpOp, Factor};
 
@@ -372,12 +369,22 @@ impl Ir {
             .map(|i| PathId(i as u32))
     }
 
-    /// The fact of an id.
+    /// The fact of an id. Ids are made by the checker for this IR; use
+    /// [`Ir::facts`]`.get(..)` for an id of unknown origin.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FactId indexes the IR that made it; a foreign id is a caller bug, not input"
+    )]
     pub fn fact(&self, id: FactId) -> &Fact {
         &self.facts[id.index()]
     }
 
-    /// The method of an id.
+    /// The method of an id. Ids are made by the checker for this IR; use
+    /// [`Ir::methods`]`.get(..)` for an id of unknown origin.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a MethodId indexes the IR that made it; a foreign id is a caller bug, not input"
+    )]
     pub fn method(&self, id: MethodId) -> &Method {
         &self.methods[id.index()]
     }
@@ -392,6 +399,10 @@ pub(crate) struct FactMap {
 }
 
 impl Test {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FactMap is built from this IR with one entry per fact (analyze::diff)"
+    )]
     fn remap(&self, m: &FactMap) -> Test {
         let f = |id: &FactId| m.fact[id.index()];
         match self {
