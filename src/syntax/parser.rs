@@ -786,4 +786,58 @@ mod tests {
         let e = parse("policy p facts { n: int 0..99999999999999999999 }").unwrap_err();
         assert_eq!(e[0].code, Code::E0022);
     }
+
+    /// The quoted words of `grammar/regain.pest` (comments removed), in order.
+    fn grammar_words(grammar: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        for line in grammar.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            let mut parts = code.split('"');
+            parts.next();
+            // Odd-numbered parts are inside quotes.
+            while let Some(inside) = parts.next() {
+                if !inside.is_empty() && inside.chars().all(|c| c.is_ascii_lowercase()) {
+                    words.push(inside.to_string());
+                }
+                parts.next();
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn keyword_list_matches_the_grammar() {
+        let grammar = include_str!("../../grammar/regain.pest");
+        // 1. The grammar's `keyword` rule lists exactly KEYWORDS, in the same order.
+        let start = grammar.find("keyword = @{").expect("keyword rule");
+        let end = start + grammar[start..].find('}').expect("end of keyword rule");
+        let listed = grammar_words(&grammar[start..end]);
+        assert_eq!(listed, KEYWORDS, "grammar `keyword` rule vs KEYWORDS");
+        // 2. Every word the grammar quotes anywhere is reserved (a keyword token, a factor
+        //    or a duration unit letter).
+        let units = ["s", "m", "h", "d"];
+        for w in grammar_words(grammar) {
+            assert!(
+                is_keyword(&w) || units.contains(&w.as_str()),
+                "`{w}` is quoted in the grammar but is not in KEYWORDS"
+            );
+        }
+        // 3. Every `kw_*` rule is named after its keyword and matches it.
+        for line in grammar.lines().filter(|l| l.starts_with("kw_")) {
+            let rule = line.split_whitespace().next().unwrap_or("");
+            let word = rule.trim_start_matches("kw_");
+            assert!(is_keyword(word), "{rule} is not a keyword rule");
+            assert_eq!(grammar_words(line), [word], "{line}");
+        }
+        // 4. The parser agrees: each keyword is rejected as a name, and a longer word
+        //    that starts with one is accepted.
+        for kw in KEYWORDS {
+            assert!(
+                parse(&format!("policy {kw}")).is_err(),
+                "`{kw}` accepted as a name"
+            );
+            ok(&format!("policy {kw}_x"));
+            ok(&format!("policy {kw}1"));
+        }
+    }
 }
