@@ -215,3 +215,58 @@ fn renaming_is_advised_only_when_a_keyword_stands_where_a_name_belongs() {
         assert!(!parse(src).contains(rename), "{src}\n{}", parse(src));
     }
 }
+
+/// Every syntax error, whatever the mistake, says where, what was expected and how to
+/// fix it, and never panics: delete or double each token of the shipped policies in turn.
+#[test]
+fn every_syntax_error_has_a_location_an_expectation_and_help() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for file in [
+        "policies/alipay.regain",
+        "tests/fixtures/valid/design_example.regain",
+    ] {
+        let src = std::fs::read_to_string(root.join(file)).unwrap();
+        // Token boundaries: runs of non-space characters outside comments.
+        let mut toks = Vec::new();
+        let mut start = None;
+        let mut in_comment = false;
+        for (i, c) in src.char_indices() {
+            if c == '\n' {
+                in_comment = false;
+            }
+            if c == '#' {
+                in_comment = true;
+            }
+            let word = !c.is_whitespace() && !in_comment;
+            match (word, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    toks.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        for (k, (s, e)) in toks.iter().enumerate() {
+            if k % 2 == 1 {
+                continue;
+            }
+            let deleted = format!("{}{}", &src[..*s], &src[*e..]);
+            let doubled = format!("{}{}", &src[..*e], &src[*s..]);
+            for variant in [deleted, doubled] {
+                let Err(err) = regain::Policy::parse_named("m.regain", &variant) else {
+                    continue;
+                };
+                for d in err.errors().filter(|d| d.code == regain::Code::E0001) {
+                    checked += 1;
+                    let shown = err.plain(d);
+                    assert!(shown.starts_with("m.regain:"), "{shown}");
+                    assert!(shown.contains("expected"), "{shown}");
+                    assert!(d.help.is_some(), "no help:\n{shown}\n---\n{variant}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} syntax errors were produced");
+}

@@ -222,6 +222,13 @@ impl<'a> Ctx<'a> {
     fn expects_name(&self) -> bool {
         self.expects("a name") || self.expects("a fact name")
     }
+    /// Parsing stopped inside or right after a condition.
+    fn in_condition(&self) -> bool {
+        self.expects("`and`")
+            || self.expects("`or`")
+            || self.expects("an expression")
+            || self.expects("a comparison operator")
+    }
     fn at_eof(&self) -> bool {
         self.at >= self.toks.len()
     }
@@ -294,7 +301,7 @@ pub(super) fn syntax_error(source: &str, e: pest::error::Error<Rule>) -> Diagnos
 
 /// The first hint that applies, most specific first.
 fn hint(c: &Ctx<'_>) -> Option<Hint> {
-    let hints: [fn(&Ctx<'_>) -> Option<Hint>; 13] = [
+    let hints: [fn(&Ctx<'_>) -> Option<Hint>; 15] = [
         empty_or_no_policy,
         unterminated_string,
         unclosed,
@@ -306,8 +313,10 @@ fn hint(c: &Ctx<'_>) -> Option<Hint> {
         steps_separator,
         missing_comma,
         keyword_as_name,
+        missing_type,
         dotted,
         stray_closer,
+        construct,
     ];
     hints.iter().find_map(|h| h(c))
 }
@@ -424,6 +433,9 @@ fn unclosed(c: &Ctx<'_>) -> Option<Hint> {
 
 fn c_operators(c: &Ctx<'_>) -> Option<Hint> {
     let found = c.found()?;
+    if !c.in_condition() {
+        return None;
+    }
     let word = match found.text {
         t if t.starts_with("&&") || t == "&" => "and",
         t if t.starts_with("||") => "or",
@@ -451,6 +463,9 @@ fn c_operators(c: &Ctx<'_>) -> Option<Hint> {
 
 fn single_equals(c: &Ctx<'_>) -> Option<Hint> {
     let found = c.found()?;
+    if !c.in_condition() {
+        return None;
+    }
     let fix = match found.text {
         "=" | "===" => "==",
         "=<" => "<=",
@@ -708,12 +723,26 @@ fn keyword_as_name(c: &Ctx<'_>) -> Option<Hint> {
             Hint::help("`steps` lists at least one method, e.g. `steps email_link then questions`")
         }
         Some("then") => Hint::help("`then` is followed by another step, e.g. `then questions`"),
-        Some(prev) if is_keyword(prev) => Hint::help(format!(
-            "a name is missing after `{prev}` (`{}` is a keyword)",
-            found.text
-        )),
+        Some(prev) if is_keyword(prev) && c.expected.iter().all(|e| e.contains("name")) => {
+            Hint::help(format!(
+                "a name is missing after `{prev}` (`{}` is a keyword)",
+                found.text
+            ))
+        }
         _ => None,
     }
+}
+
+/// `name: phone.active` or `name:` then the next declaration: one name was read as the
+/// start of an enum type.
+fn missing_type(c: &Ctx<'_>) -> Option<Hint> {
+    if c.expected != ["`|`"] {
+        return None;
+    }
+    let variant = c.before(1).filter(|t| t.is_name()).map_or("x", |t| t.text);
+    Hint::help(format!(
+        "a fact's type is `bool`, `int lo..hi` or two or more variants like `{variant} | other`; a single name is not a type"
+    ))
 }
 
 fn dotted(c: &Ctx<'_>) -> Option<Hint> {
@@ -745,6 +774,33 @@ fn dotted(c: &Ctx<'_>) -> Option<Hint> {
         );
     }
     None
+}
+
+/// No specific hint: show how the construct being written looks.
+fn construct(c: &Ctx<'_>) -> Option<Hint> {
+    if c.expects("a comparison operator") || c.expects("an expression") {
+        return Hint::help(
+            "a condition is built from bool facts, `not`, `and`, `or`, `( … )`, comparisons like `questions.set >= 2` or `account.risk != high`, and `account.risk in [low, medium]`",
+        );
+    }
+    // The innermost block open at the error.
+    let mut open: Vec<usize> = Vec::new();
+    for (i, t) in c.toks.get(..c.at)?.iter().enumerate() {
+        match t.text {
+            "{" => open.push(i),
+            "}" => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    let block = open.last().map(|b| block_name(&c.toks, *b));
+    Hint::help(match block.as_deref() {
+        Some("`facts` block") => "a fact is declared `name: bool`, `name: int 0..10` or `name: low | medium | high`, optionally followed by `= default`".to_string(),
+        Some("`methods` block") => "a method is declared `name: factor [restricted] [requires condition]`, e.g. `sms_code: possession restricted requires phone.active`; the factors are `knowledge`, `possession`, `inherence`, `document` and `human`".to_string(),
+        Some(b) if b.starts_with("`path") => "a path holds the clauses `when condition`, `steps a then any 2 of (b, c, d)`, `grants what`, `wait 48h` and `notify a, b`".to_string(),
+        _ => "a policy is `policy NAME` followed by `facts { … }`, `methods { … }`, `deny \"reason\" when condition` and `path NAME [\"title\"] { … }` items".to_string(),
+    })
 }
 
 fn stray_closer(c: &Ctx<'_>) -> Option<Hint> {
