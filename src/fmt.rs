@@ -173,7 +173,8 @@ fn literal(l: &Literal) -> String {
     }
 }
 
-/// An expression in canonical spacing; the author's parentheses are kept.
+/// An expression in canonical spacing; the author's parentheses are kept. Recursion
+/// follows `(` and `not` only, so its depth is bounded by [`crate::syntax::MAX_NESTING`].
 pub fn expr(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Or(xs) => xs.iter().map(expr).collect::<Vec<_>>().join(" or "),

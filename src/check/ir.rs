@@ -270,6 +270,11 @@ impl Test {
 }
 
 /// A typed condition.
+///
+/// `and` and `or` are flat lists, so the depth of a condition is the nesting of `(` and
+/// `not` in its source, which the parser bounds ([`crate::syntax::MAX_NESTING`]): the
+/// recursive walks below ([`Cond::eval`], [`Cond::tests`]) stay shallow whatever the
+/// size of the policy (a conjunction of 20,000 facts is one level).
 #[derive(Clone, Debug)]
 pub struct Cond {
     /// Its shape.

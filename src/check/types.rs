@@ -8,6 +8,8 @@ use crate::syntax::ast::{CmpOp, Expr, ExprKind, Literal, Name};
 
 impl Checker {
     /// Type an expression. On error a diagnostic is pushed and `false` stands in.
+    /// Recursion follows `(` and `not` only (`and`/`or` are flat lists), so its depth is
+    /// bounded by [`crate::syntax::MAX_NESTING`].
     pub(super) fn cond(&mut self, e: &Expr) -> Cond {
         let kind = match &e.kind {
             ExprKind::Or(es) => CondKind::Or(es.iter().map(|x| self.cond(x)).collect()),
