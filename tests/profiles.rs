@@ -235,3 +235,11 @@ fn a_profile_with_thousands_of_problems_lists_the_first_fifty() {
     assert_eq!(e.message.lines().count(), regain::profile::MAX_SHOWN + 1);
     assert!(e.message.ends_with("… and 1950 more"), "{}", e.message);
 }
+
+#[test]
+fn several_problems_render_as_one_list() {
+    let e = err_json(
+        r#"{"phone": {"active": null}, "questions": {"set": 2.0}, "account": {"risk": "Low", "frozen": "no"}, "extra": 1}"#,
+    );
+    insta::assert_snapshot!(e.to_string());
+}
