@@ -271,6 +271,9 @@ pub(super) fn syntax_error(source: &str, e: pest::error::Error<Rule>) -> Diagnos
     };
     let found_txt = if found_txt.is_empty() {
         "end of file".to_string()
+    } else if found_txt.chars().count() > 40 {
+        let head: String = found_txt.chars().take(40).collect();
+        format!("`{head}…`")
     } else {
         format!("`{found_txt}`")
     };
@@ -835,6 +838,17 @@ mod tests {
         assert_eq!(suggest_duration("120 min").as_deref(), Some("2h"));
         assert_eq!(suggest_duration("48").as_deref(), None);
         assert_eq!(suggest_duration("2 fortnights").as_deref(), None);
+    }
+
+    #[test]
+    fn a_long_token_is_shortened_in_the_message() {
+        let src = format!(
+            "policy p\nfacts {{ a: bool }}\ndeny {} when a",
+            "x".repeat(5000)
+        );
+        let e = crate::syntax::parse(&src).unwrap_err();
+        assert!(e[0].message.len() < 200, "{}", e[0].message);
+        assert!(e[0].message.contains("xxx…`"), "{}", e[0].message);
     }
 
     #[test]
