@@ -210,7 +210,10 @@ fn a_conjunction_of_20000_facts_needs_no_deep_stack() {
         let p = policy.profile_from_json(&profile).unwrap();
         let e = regain::explain::explain(&policy, p.values());
         assert!(e.denies[0].fires);
-        assert!(e.denies[1].fires, "an even number of `not`s over a true fact");
+        assert!(
+            e.denies[1].fires,
+            "an even number of `not`s over a true fact"
+        );
         assert!(!e.paths[0].available);
         assert!(
             e.paths[0].because.contains("`f19999` is false"),
