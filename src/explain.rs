@@ -1,14 +1,6 @@
 //! Why each deny rule fires or not, and why each path is or is not available, for one
 //! profile. Works on the IR (the reference semantics) and points into the source.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::fmt;
 
 use serde::Serialize;
@@ -46,19 +38,27 @@ pub struct PathWhy {
     pub available: bool,
     /// The first condition or step requirement that fails, or why it is available.
     pub because: String,
-    /// Source line of that condition or step (the path's line when available).
+    /// Source line of the path (its `path` keyword).
     pub line: usize,
+    /// Source line of the `when` condition or step that decides (the path's line when it
+    /// is available).
+    pub detail_line: usize,
 }
 
-/// The first part of `c` that makes it false (for `and`, the first false conjunct,
-/// recursively); the whole condition otherwise.
+/// The first part of `c` that makes it false (for `and`, the first false conjunct, and so
+/// on down); the whole condition otherwise. Iterative.
 fn culprit(c: &Cond, values: &[i64]) -> Span {
-    match &c.kind {
-        CondKind::And(cs) => cs
-            .iter()
-            .find(|x| !x.eval(values))
-            .map_or(c.span, |x| culprit(x, values)),
-        _ => c.span,
+    let mut cur = c;
+    loop {
+        match &cur.kind {
+            CondKind::And(cs) => match cs.iter().find(|x| !x.eval(values)) {
+                Some(x) => cur = x,
+                None => return cur.span,
+            },
+            CondKind::Const(_) | CondKind::Test(_) | CondKind::Not(_) | CondKind::Or(_) => {
+                return cur.span
+            }
+        }
     }
 }
 
@@ -87,13 +87,16 @@ pub fn explain(policy: &Policy, values: &[i64]) -> Explanation {
         .collect();
     let mut paths = Vec::new();
     'paths: for p in &ir.paths {
+        // The `path` keyword starts the path's span.
+        let path_line = line(p.span);
         if !p.when.eval(values) {
             let s = culprit(&p.when, values);
             paths.push(PathWhy {
                 path: p.name.clone(),
                 available: false,
-                because: format!("`when` fails: `{}` is false", show(s)),
-                line: line(s),
+                because: format!("`when` (line {}) fails: `{}` is false", line(s), show(s)),
+                line: path_line,
+                detail_line: line(s),
             });
             continue;
         }
@@ -102,22 +105,26 @@ pub fn explain(policy: &Policy, values: &[i64]) -> Explanation {
             let failing: Vec<String> = step
                 .methods()
                 .iter()
-                .map(|m| ir.method(*m))
+                .filter_map(|m| ir.methods.get(m.index()))
                 .filter(|m| !m.requires.eval(values))
                 .map(|m| {
                     let c = culprit(&m.requires, values);
                     format!("`{}` requires `{}` (line {})", m.name, show(c), line(c))
                 })
                 .collect();
-            let usable = step.methods().len() - failing.len();
+            let usable = step.methods().len().saturating_sub(failing.len());
             if usable < step.needed() {
                 let because = match step {
-                    Step::Method(_) => {
-                        format!("step {}: {}, which is false", i + 1, failing.join("; "))
-                    }
-                    Step::Any { n, methods } => format!(
-                        "step {}: `any {n} of` has {usable} of {} methods usable: {}",
+                    Step::Method(_) => format!(
+                        "step {} (line {}): {}, which is false",
                         i + 1,
+                        line(span),
+                        failing.join("; ")
+                    ),
+                    Step::Any { n, methods } => format!(
+                        "step {} (line {}): `any {n} of` has {usable} of {} methods usable: {}",
+                        i + 1,
+                        line(span),
                         methods.len(),
                         failing.join("; ")
                     ),
@@ -126,7 +133,8 @@ pub fn explain(policy: &Policy, values: &[i64]) -> Explanation {
                     path: p.name.clone(),
                     available: false,
                     because,
-                    line: line(span),
+                    line: path_line,
+                    detail_line: line(span),
                 });
                 continue 'paths;
             }
@@ -140,7 +148,8 @@ pub fn explain(policy: &Policy, values: &[i64]) -> Explanation {
             path: p.name.clone(),
             available: true,
             because: format!("{when} and every step has enough usable methods"),
-            line: line(p.name_span),
+            line: path_line,
+            detail_line: path_line,
         });
     }
     Explanation { denies, paths }

@@ -5,14 +5,6 @@
 //! declaration or clause that follows it, a comment after code stays at the end of that
 //! line.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use crate::syntax::ast::*;
 use crate::syntax::parse;
 use crate::Diagnostic;
@@ -28,12 +20,13 @@ struct Comment {
 /// Comments of a source, outside strings.
 fn comments(src: &str) -> Vec<Comment> {
     let b = src.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(b'\n');
     let mut out = Vec::new();
     // A leading byte-order mark is not code.
     let mut i = if src.starts_with('\u{FEFF}') { 3 } else { 0 };
     let mut line_has_code = false;
     while i < b.len() {
-        match b[i] {
+        match at(i) {
             b'\n' => {
                 line_has_code = false;
                 i += 1;
@@ -41,8 +34,8 @@ fn comments(src: &str) -> Vec<Comment> {
             b'"' => {
                 line_has_code = true;
                 i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                    if b[i] == b'\\' {
+                while i < b.len() && at(i) != b'"' && at(i) != b'\n' {
+                    if at(i) == b'\\' {
                         i += 1;
                     }
                     i += 1;
@@ -51,12 +44,12 @@ fn comments(src: &str) -> Vec<Comment> {
             }
             b'#' => {
                 let start = i;
-                while i < b.len() && b[i] != b'\n' {
+                while i < b.len() && at(i) != b'\n' {
                     i += 1;
                 }
                 out.push(Comment {
                     start,
-                    text: src[start..i].trim_end().to_string(),
+                    text: src.get(start..i).unwrap_or("").trim_end().to_string(),
                     trailing: line_has_code,
                 });
             }
@@ -105,8 +98,10 @@ impl Printer<'_> {
         let code = format!("{indent}{code}");
         let mut trailing: Option<String> = None;
         // Trailing comments on the line where this construct ends.
-        let line_end = self.src[end.min(self.src.len())..]
-            .find('\n')
+        let line_end = self
+            .src
+            .get(end.min(self.src.len())..)
+            .and_then(|rest| rest.find('\n'))
             .map_or(self.src.len(), |i| end + i);
         while let Some(c) = self.comments.get(self.next) {
             if !(c.trailing && c.start < line_end && c.start < before) {
@@ -130,24 +125,28 @@ impl Printer<'_> {
     fn finish(self) -> String {
         let indent = |s: &str| s.len() - s.trim_start().len();
         let mut out = String::new();
-        let mut i = 0;
-        while i < self.lines.len() {
-            let mut j = i + 1;
-            while j < self.lines.len()
-                && !self.lines[j].0.is_empty()
-                && indent(&self.lines[j].0) == indent(&self.lines[i].0)
-                && !self.lines[j].0.trim_start().starts_with('#')
-                && !self.lines[i].0.is_empty()
-            {
-                j += 1;
-            }
-            let width = self.lines[i..j]
+        let mut rest: &[(String, Option<String>)] = &self.lines;
+        while let Some((first, _)) = rest.first() {
+            // A group: the lines after `first` at its indentation, up to a blank line or
+            // a comment line.
+            let len = 1 + rest
+                .iter()
+                .skip(1)
+                .take_while(|(code, _)| {
+                    !first.is_empty()
+                        && !code.is_empty()
+                        && indent(code) == indent(first)
+                        && !code.trim_start().starts_with('#')
+                })
+                .count();
+            let (group, tail) = rest.split_at(len.min(rest.len()));
+            let width = group
                 .iter()
                 .filter(|l| l.1.is_some())
                 .map(|l| l.0.len())
                 .max()
                 .unwrap_or(0);
-            for (code, comment) in &self.lines[i..j] {
+            for (code, comment) in group {
                 match comment {
                     Some(c) => out.push_str(&format!("{code:<width$}  {c}\n")),
                     None => {
@@ -156,7 +155,7 @@ impl Printer<'_> {
                     }
                 }
             }
-            i = j;
+            rest = tail;
         }
         out
     }
@@ -174,7 +173,8 @@ fn literal(l: &Literal) -> String {
     }
 }
 
-/// An expression in canonical spacing; the author's parentheses are kept.
+/// An expression in canonical spacing; the author's parentheses are kept. Recursion
+/// follows `(` and `not` only, so its depth is bounded by [`crate::syntax::MAX_NESTING`].
 pub fn expr(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Or(xs) => xs.iter().map(expr).collect::<Vec<_>>().join(" or "),
@@ -358,7 +358,10 @@ pub fn format(src: &str) -> Result<String, Vec<Diagnostic>> {
         }
     }
     // Comments after the last item.
-    let rest: Vec<String> = p.comments[p.next..]
+    let rest: Vec<String> = p
+        .comments
+        .get(p.next..)
+        .unwrap_or(&[])
         .iter()
         .map(|c| c.text.clone())
         .collect();

@@ -229,13 +229,8 @@ impl Engine {
 
     /// A validated profile from an already-parsed JSON value.
     pub fn profile_from_value(&self, value: &serde_json::Value) -> Result<Profile, ProfileError> {
-        let node: profile::Node =
-            serde::Deserialize::deserialize(value).map_err(|e: serde_json::Error| {
-                ProfileError {
-                    fact: None,
-                    message: e.to_string(),
-                }
-            })?;
+        let node: profile::Node = serde::Deserialize::deserialize(value)
+            .map_err(|e: serde_json::Error| ProfileError::new(None, e.to_string()))?;
         Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
     }
 

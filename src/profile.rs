@@ -1,20 +1,14 @@
 //! Profiles: one value per fact, loaded from JSON or YAML (nested ≡ dotted) or built in
 //! code, validated strictly against the policy's fact declarations.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::check::ir::{FactType, Ir};
-use crate::diagnostic::suggestion;
+use std::collections::HashMap;
+
+use crate::check::ir::{Fact, FactType, Ir};
+use crate::diagnostic::{did_you_mean, suggestion};
 
 /// A validated profile: a dense vector with one value per fact.
 ///
@@ -42,27 +36,122 @@ impl Profile {
     }
 }
 
-/// Why a profile was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProfileError {
+/// One thing wrong with a profile.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProfileProblem {
     /// The fact (or key) concerned, when there is one.
     pub fact: Option<String>,
     /// What is wrong and what was expected.
     pub message: String,
 }
 
+/// Why a profile was rejected: every problem found, sorted by fact (problems about the
+/// document as a whole first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileError {
+    /// The fact (or key) of the first problem, when there is one.
+    pub fact: Option<String>,
+    /// Every problem's message, one per line (the first [`MAX_SHOWN`] of them).
+    pub message: String,
+    /// Every problem, sorted.
+    pub problems: Vec<ProfileProblem>,
+}
+
+/// How many problems [`ProfileError::message`] and its `Display` list before "… and N
+/// more" (all of them stay in [`ProfileError::problems`]).
+pub const MAX_SHOWN: usize = 50;
+
+impl ProfileError {
+    /// An error with a single problem.
+    pub fn new(fact: Option<String>, message: impl Into<String>) -> ProfileError {
+        ProfileError::from_problems(vec![ProfileProblem {
+            fact,
+            message: message.into(),
+        }])
+    }
+
+    /// An error holding several problems (sorted here; duplicates removed).
+    pub fn from_problems(mut problems: Vec<ProfileProblem>) -> ProfileError {
+        problems.sort();
+        problems.dedup();
+        let mut lines: Vec<&str> = problems
+            .iter()
+            .take(MAX_SHOWN)
+            .map(|p| p.message.as_str())
+            .collect();
+        let more = problems.len().saturating_sub(MAX_SHOWN);
+        let tail = format!("… and {more} more");
+        if more > 0 {
+            lines.push(&tail);
+        }
+        ProfileError {
+            fact: problems.first().and_then(|p| p.fact.clone()),
+            message: lines.join("\n"),
+            problems,
+        }
+    }
+}
+
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        if self.problems.len() <= 1 {
+            return f.write_str(&self.message);
+        }
+        write!(f, "{} problems:", self.problems.len())?;
+        for line in self.message.lines() {
+            write!(f, "\n  {line}")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for ProfileError {}
 
 fn err(fact: Option<&str>, message: String) -> ProfileError {
-    ProfileError {
-        fact: fact.map(str::to_string),
+    ProfileError::new(fact.map(str::to_string), message)
+}
+
+fn problem(fact: &str, message: String) -> ProfileProblem {
+    ProfileProblem {
+        fact: Some(fact.to_string()),
         message,
+    }
+}
+
+/// Fact lookup by name: a hash map for large policies, a scan for small ones (no
+/// allocation for the common case).
+enum Lookup<'a> {
+    Scan(&'a Ir),
+    Map(&'a Ir, HashMap<&'a str, usize>),
+}
+
+impl<'a> Lookup<'a> {
+    fn new(ir: &'a Ir) -> Lookup<'a> {
+        if ir.facts.len() > 32 {
+            Lookup::Map(
+                ir,
+                ir.facts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.name.as_str(), i))
+                    .collect(),
+            )
+        } else {
+            Lookup::Scan(ir)
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        match self {
+            Lookup::Scan(ir) => ir.facts.iter().position(|f| f.name == name),
+            Lookup::Map(_, m) => m.get(name).copied(),
+        }
+    }
+
+    fn ir(&self) -> &'a Ir {
+        match self {
+            Lookup::Scan(ir) | Lookup::Map(ir, _) => ir,
+        }
     }
 }
 
@@ -168,10 +257,30 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Node, ProfileError> {
 }
 
 /// Flatten nested objects into `(dotted name, value)` entries, checking every key
-/// against the declared facts.
+/// against the declared facts. Every bad key is reported, not only the first.
 pub(crate) fn flatten<'a>(
     ir: &Ir,
     node: &'a Node,
+) -> Result<Vec<(String, &'a Node)>, ProfileError> {
+    let look = Lookup::new(ir);
+    let mut problems = Vec::new();
+    let mut accounted = Vec::new();
+    let out = flatten_collect(&look, node, &mut problems, &mut accounted)?;
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ProfileError::from_problems(problems))
+    }
+}
+
+/// Flatten, collecting key problems. `accounted` gets the facts that a reported problem
+/// already covers (so that they are not also reported as missing). Fails outright only
+/// when the document is not an object.
+fn flatten_collect<'a>(
+    look: &Lookup<'_>,
+    node: &'a Node,
+    problems: &mut Vec<ProfileProblem>,
+    accounted: &mut Vec<usize>,
 ) -> Result<Vec<(String, &'a Node)>, ProfileError> {
     let Node::Map(entries) = node else {
         return Err(err(
@@ -183,101 +292,139 @@ pub(crate) fn flatten<'a>(
         ));
     };
     let mut out = Vec::new();
-    flatten_into(ir, "", entries, &mut out)?;
-    Ok(out)
-}
-
-fn flatten_into<'a>(
-    ir: &Ir,
-    prefix: &str,
-    entries: &'a [(Node, Node)],
-    out: &mut Vec<(String, &'a Node)>,
-) -> Result<(), ProfileError> {
-    for (k, v) in entries {
-        let Node::Str(key) = k else {
-            return Err(err(
-                None,
-                format!("profile keys must be strings, found {}", k.describe()),
-            ));
-        };
-        let full = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        if ir.fact_id(&full).is_some() {
-            out.push((full, v));
-            continue;
-        }
-        let group = format!("{full}.");
-        let members: Vec<&str> = ir
-            .facts
-            .iter()
-            .map(|f| f.name.as_str())
-            .filter(|n| n.starts_with(&group))
-            .collect();
-        if members.is_empty() {
-            let help = suggestion(&full, ir.facts.iter().map(|f| f.name.as_str()))
-                .map(|s| format!("; {s}"))
-                .unwrap_or_default();
-            return Err(err(
-                Some(&full),
-                format!("unknown fact `{full}`: the policy declares no such fact{help}"),
-            ));
-        }
-        match v {
-            Node::Map(inner) => flatten_into(ir, &full, inner, out)?,
-            other => {
-                return Err(err(
-                    Some(&full),
-                    format!(
-                        "`{full}` is not a fact but a group of facts ({}); expected an object, found {}",
-                        members.join(", "),
-                        other.describe()
-                    ),
-                ))
+    // Iterative over nested objects (serde already bounds their depth).
+    let mut work: Vec<(String, &'a [(Node, Node)])> = vec![(String::new(), entries)];
+    while let Some((prefix, entries)) = work.pop() {
+        for (k, v) in entries {
+            let Node::Str(key) = k else {
+                problems.push(ProfileProblem {
+                    fact: None,
+                    message: format!("profile keys must be strings, found {}", k.describe()),
+                });
+                continue;
+            };
+            let full = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if look.get(&full).is_some() {
+                out.push((full, v));
+                continue;
+            }
+            let ir = look.ir();
+            let group = format!("{full}.");
+            let members: Vec<usize> = ir
+                .facts
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name.starts_with(&group))
+                .map(|(i, _)| i)
+                .collect();
+            if members.is_empty() {
+                let close = did_you_mean(&full, ir.facts.iter().map(|f| f.name.as_str()));
+                let help = close
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                if let Some(i) = close.and_then(|c| look.get(c)) {
+                    accounted.push(i);
+                }
+                problems.push(problem(
+                    &full,
+                    format!("unknown fact `{full}`: the policy declares no such fact{help}"),
+                ));
+                continue;
+            }
+            match v {
+                Node::Map(inner) => work.push((full, inner)),
+                other => {
+                    let names: Vec<&str> = members
+                        .iter()
+                        .filter_map(|i| ir.facts.get(*i))
+                        .map(|f| f.name.as_str())
+                        .collect();
+                    problems.push(problem(
+                        &full,
+                        format!(
+                            "`{full}` is not a fact but a group of facts ({}); expected an object, found {}",
+                            names.join(", "),
+                            other.describe()
+                        ),
+                    ));
+                    accounted.extend(members);
+                }
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Validate flattened entries into dense values (defaults filled in).
+/// Validate flattened entries into dense values (defaults filled in). Every problem is
+/// reported, not only the first.
 pub(crate) fn values_from_entries(
     ir: &Ir,
     entries: &[(String, &Node)],
 ) -> Result<Vec<i64>, ProfileError> {
+    let look = Lookup::new(ir);
+    let mut problems = Vec::new();
+    let values = values_collect(&look, entries, &mut problems, &[]);
+    match values {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(ProfileError::from_problems(problems)),
+    }
+}
+
+fn values_collect(
+    look: &Lookup<'_>,
+    entries: &[(String, &Node)],
+    problems: &mut Vec<ProfileProblem>,
+    accounted: &[usize],
+) -> Option<Vec<i64>> {
+    let ir = look.ir();
     let mut values: Vec<Option<i64>> = vec![None; ir.facts.len()];
+    let mut given = vec![false; ir.facts.len()];
+    for i in accounted {
+        if let Some(g) = given.get_mut(*i) {
+            *g = true;
+        }
+    }
     for (name, node) in entries {
-        let Some(id) = ir.fact_id(name) else {
-            return Err(err(Some(name), format!("unknown fact `{name}`")));
+        let Some((i, fact)) = look.get(name).and_then(|i| ir.facts.get(i).map(|f| (i, f))) else {
+            problems.push(problem(name, format!("unknown fact `{name}`")));
+            continue;
         };
-        if values[id.index()].is_some() {
-            return Err(err(
-                Some(name),
+        let (Some(slot), Some(seen)) = (values.get_mut(i), given.get_mut(i)) else {
+            continue;
+        };
+        if *seen && (slot.is_some() || !accounted.contains(&i)) {
+            problems.push(problem(
+                name,
                 format!("fact `{name}` is given twice (nested and dotted keys name the same fact)"),
             ));
+            continue;
         }
-        values[id.index()] = Some(value_of(ir, id.index(), node)?);
+        *seen = true;
+        match value_of(fact, node) {
+            Ok(v) => *slot = Some(v),
+            Err(p) => problems.push(p),
+        }
     }
     let mut out = Vec::with_capacity(values.len());
-    for (i, v) in values.into_iter().enumerate() {
-        let fact = &ir.facts[i];
+    for ((v, fact), seen) in values.into_iter().zip(&ir.facts).zip(&given) {
         match v.or(fact.default) {
             Some(v) => out.push(v),
-            None => {
-                return Err(err(
-                    Some(&fact.name),
-                    format!(
-                        "missing fact `{}` (expected {}); it has no default",
-                        fact.name,
-                        expected(&fact.ty)
-                    ),
-                ))
-            }
+            None if *seen => {}
+            None => problems.push(problem(
+                &fact.name,
+                format!(
+                    "missing fact `{}` (expected {}); it has no default",
+                    fact.name,
+                    expected(&fact.ty)
+                ),
+            )),
         }
     }
-    Ok(out)
+    (out.len() == ir.facts.len()).then_some(out)
 }
 
 fn expected(ty: &FactType) -> String {
@@ -294,12 +441,11 @@ fn expected(ty: &FactType) -> String {
     }
 }
 
-fn value_of(ir: &Ir, i: usize, node: &Node) -> Result<i64, ProfileError> {
-    let fact = &ir.facts[i];
+fn value_of(fact: &Fact, node: &Node) -> Result<i64, ProfileProblem> {
     let name = fact.name.as_str();
     let wrong = |extra: &str| {
-        err(
-            Some(name),
+        problem(
+            name,
             format!(
                 "fact `{name}`: expected {}, found {}{extra}",
                 expected(&fact.ty),
@@ -316,7 +462,7 @@ fn value_of(ir: &Ir, i: usize, node: &Node) -> Result<i64, ProfileError> {
         return Err(wrong(extra));
     }
     match (&fact.ty, node) {
-        (FactType::Bool, Node::Bool(b)) => Ok(*b as i64),
+        (FactType::Bool, Node::Bool(b)) => Ok(i64::from(*b)),
         (FactType::Int { lo, hi }, Node::Int(v)) => {
             if v < lo || v > hi {
                 Err(wrong(" (out of range)"))
@@ -326,7 +472,7 @@ fn value_of(ir: &Ir, i: usize, node: &Node) -> Result<i64, ProfileError> {
         }
         (FactType::Int { .. }, Node::BigInt(_)) => Err(wrong(" (out of range)")),
         (FactType::Enum(vs), Node::Str(s)) => match vs.iter().position(|v| v == s) {
-            Some(idx) => Ok(idx as i64),
+            Some(idx) => i64::try_from(idx).map_err(|_| wrong("")),
             None => {
                 let help = suggestion(s, vs.iter().map(String::as_str))
                     .map(|h| format!("; {h}"))
@@ -334,14 +480,32 @@ fn value_of(ir: &Ir, i: usize, node: &Node) -> Result<i64, ProfileError> {
                 Err(wrong(&format!(" (unknown variant){help}")))
             }
         },
-        _ => Err(wrong("")),
+        (
+            FactType::Bool | FactType::Int { .. } | FactType::Enum(_),
+            Node::Null
+            | Node::Bool(_)
+            | Node::Int(_)
+            | Node::BigInt(_)
+            | Node::Float(_)
+            | Node::Str(_)
+            | Node::Seq
+            | Node::Map(_),
+        ) => Err(wrong("")),
     }
 }
 
-/// Validate a parsed node into dense values.
+/// Validate a parsed node into dense values, reporting every problem of the profile
+/// (bad keys, bad values and missing facts together).
 pub(crate) fn values_from_node(ir: &Ir, node: &Node) -> Result<Vec<i64>, ProfileError> {
-    let entries = flatten(ir, node)?;
-    values_from_entries(ir, &entries)
+    let look = Lookup::new(ir);
+    let mut problems = Vec::new();
+    let mut accounted = Vec::new();
+    let entries = flatten_collect(&look, node, &mut problems, &mut accounted)?;
+    let values = values_collect(&look, &entries, &mut problems, &accounted);
+    match values {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(ProfileError::from_problems(problems)),
+    }
 }
 
 /// Builds a profile in code, fact by fact, with the same validation as JSON.

@@ -119,7 +119,9 @@ fn explain_names_the_failing_requirement_and_line() {
         .write_stdin(SEED_PROFILE)
         .assert()
         .success()
-        .stdout(predicate::str::contains("path sms (line 31): unavailable"))
+        .stdout(predicate::str::contains(
+            "path sms (line 30): unavailable — step 1 (line 31):",
+        ))
         .stdout(predicate::str::contains(
             "`sms_code` requires `phone.active` (line 18)",
         ));

@@ -61,7 +61,7 @@ fn failing_suite_exits_1_with_a_readable_diff_and_junit() {
         out.contains("paths: expected [support, email], got [email, support]"),
         "{out}"
     );
-    assert!(out.contains("path sms (line 31): unavailable"), "{out}");
+    assert!(out.contains("path sms (line 30): unavailable"), "{out}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains(
         "<testsuite name=\"tests/fixtures/suites/failing.suite.yaml\" tests=\"2\" failures=\"1\">"

@@ -3,14 +3,6 @@
 //! Values of a profile are dense `i64`s, one per fact: a bool is 0 or 1, an int is
 //! itself, an enum is the index of its variant.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use crate::source::Span;
 use crate::syntax::ast::{CmpOp, Factor};
 
@@ -287,6 +279,11 @@ impl Test {
 }
 
 /// A typed condition.
+///
+/// `and` and `or` are flat lists, so the depth of a condition is the nesting of `(` and
+/// `not` in its source, which the parser bounds ([`crate::syntax::MAX_NESTING`]): the
+/// recursive walks below ([`Cond::eval`], [`Cond::tests`]) stay shallow whatever the
+/// size of the policy (a conjunction of 20,000 facts is one level).
 #[derive(Clone, Debug)]
 pub struct Cond {
     /// Its shape.
@@ -386,12 +383,22 @@ impl Ir {
             .map(|i| PathId(i as u32))
     }
 
-    /// The fact of an id.
+    /// The fact of an id. Ids are made by the checker for this IR; use
+    /// [`Ir::facts`]`.get(..)` for an id of unknown origin.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FactId indexes the IR that made it; a foreign id is a caller bug, not input"
+    )]
     pub fn fact(&self, id: FactId) -> &Fact {
         &self.facts[id.index()]
     }
 
-    /// The method of an id.
+    /// The method of an id. Ids are made by the checker for this IR; use
+    /// [`Ir::methods`]`.get(..)` for an id of unknown origin.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a MethodId indexes the IR that made it; a foreign id is a caller bug, not input"
+    )]
     pub fn method(&self, id: MethodId) -> &Method {
         &self.methods[id.index()]
     }
@@ -406,6 +413,10 @@ pub(crate) struct FactMap {
 }
 
 impl Test {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FactMap is built from this IR with one entry per fact (analyze::diff)"
+    )]
     fn remap(&self, m: &FactMap) -> Test {
         let f = |id: &FactId| m.fact[id.index()];
         match self {
