@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{read, render, EXIT_BAD_INPUT, EXIT_OK};
+use super::{read_input, render, EXIT_BAD_INPUT, EXIT_NO_INPUT, EXIT_OK};
 
 /// Arguments of `regain fmt`.
 #[derive(clap::Args, Debug)]
@@ -18,14 +18,17 @@ pub struct Args {
     write: bool,
 }
 
+/// Formats every file, even after one fails; exits 66 when a file cannot be read, else 1
+/// when one does not parse, is not canonical (`--check`) or cannot be written.
 pub fn run(a: Args) -> i32 {
     let mut code = EXIT_OK;
+    let mut unreadable = false;
     for path in &a.policies {
-        let src = match read(path) {
+        let src = match read_input(path) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
-                code = EXIT_BAD_INPUT;
+                unreadable = true;
                 continue;
             }
         };
@@ -64,5 +67,9 @@ pub fn run(a: Args) -> i32 {
             print!("{formatted}");
         }
     }
-    code
+    if unreadable {
+        EXIT_NO_INPUT
+    } else {
+        code
+    }
 }
