@@ -11,7 +11,7 @@ use common::{json_documents, regain, regain_stdin, shipped_policies};
 use serde_json::Value;
 
 const SCHEMAS: &[&str] = &[
-    "analyze", "check", "diff", "error", "eval", "graph", "merge", "simulate", "test",
+    "analyze", "check", "diff", "error", "eval", "fmt", "graph", "merge", "simulate", "test",
 ];
 
 fn load(name: &str) -> Value {
@@ -147,6 +147,61 @@ fn check_output_matches_its_schema() {
             "policies/alipay.regain",
             "no/such.regain",
         ],
+        None,
+        66,
+    );
+}
+
+#[test]
+fn fmt_output_matches_its_schema() {
+    for policy in shipped_policies() {
+        let docs = check_output("fmt", &["fmt", &policy, "--format", "json"], None, 0);
+        assert!(docs[0]["files"][0]["formatted"].is_string());
+    }
+    let dir = std::env::temp_dir().join(format!("regain-schemas-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let messy = dir.join("messy.regain");
+    std::fs::write(
+        &messy,
+        "policy p\nmethods {   m: human }\npath x { steps m grants r }\n",
+    )
+    .unwrap();
+    let broken = dir.join("broken.regain");
+    std::fs::write(&broken, "policy p\npath {").unwrap();
+    let (messy, broken) = (messy.display().to_string(), broken.display().to_string());
+    let docs = check_output(
+        "fmt",
+        &["fmt", "--check", &messy, "--format", "json"],
+        None,
+        1,
+    );
+    assert_eq!(docs[0]["files"][0]["canonical"], false);
+    assert!(docs[0]["files"][0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+++ formatted"));
+    let docs = check_output(
+        "fmt",
+        &["fmt", "--write", &messy, "--format", "json"],
+        None,
+        0,
+    );
+    assert_eq!(docs[0]["files"][0]["written"], true);
+    let docs = check_output(
+        "fmt",
+        &["fmt", "--check", &messy, "--format", "json"],
+        None,
+        0,
+    );
+    assert_eq!(docs[0]["files"][0]["canonical"], true);
+    let docs = check_output("fmt", &["fmt", &broken, "--format", "json"], None, 1);
+    assert!(!docs[0]["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    check_output(
+        "fmt",
+        &["fmt", &messy, "no/such.regain", "--format", "json"],
         None,
         66,
     );

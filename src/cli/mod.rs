@@ -399,11 +399,7 @@ pub fn read(path: &Path) -> Result<String, String> {
 pub fn load_policy(path: &Path) -> Result<regain::Policy, i32> {
     let src = read_input(path).map_err(|e| fail(EXIT_NO_INPUT, e))?;
     regain::Policy::parse_named(&path.display().to_string(), &src).map_err(|d| {
-        if json_errors() {
-            render::summary(&d);
-        } else {
-            render::diagnostics(&d);
-        }
+        render::diagnostics(&d);
         record(render::counts(&d), EXIT_BAD_INPUT, render::json_all(&d));
         EXIT_BAD_INPUT
     })
