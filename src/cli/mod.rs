@@ -416,3 +416,71 @@ pub fn load_engine(path: &Path) -> Result<regain::Engine, i32> {
 pub fn stderr_tty() -> bool {
     std::io::stderr().is_terminal()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_comes_first_and_replaces_any_other() {
+        let v = with_schema(
+            "regain.eval/1",
+            json!({"decision": "allow", "schema": "old", "paths": []}),
+        );
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["schema", "decision", "paths"]);
+        assert_eq!(v["schema"], "regain.eval/1");
+        let v = with_schema("regain.x/1", json!([1, 2]));
+        assert_eq!(v, json!({"schema": "regain.x/1", "value": [1, 2]}));
+    }
+
+    #[test]
+    fn json_is_recognised_on_a_rejected_command_line() {
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(asks_for_json(&args(&[
+            "regain", "eval", "--format", "json", "-x"
+        ])));
+        assert!(asks_for_json(&args(&["regain", "eval", "--format=json"])));
+        assert!(!asks_for_json(&args(&[
+            "regain", "eval", "--format", "human"
+        ])));
+        assert!(!asks_for_json(&args(&["regain", "json", "--format"])));
+    }
+
+    #[test]
+    fn the_help_lists_every_exit_code_once_per_meaning() {
+        let help = exit_codes_help();
+        for code in [
+            EXIT_OK,
+            EXIT_FAILED,
+            EXIT_NOT_ALLOWED,
+            EXIT_USAGE,
+            EXIT_NO_INPUT,
+        ] {
+            assert!(help.contains(&format!("\n  {code:>2}  ")), "{code}: {help}");
+        }
+        assert_eq!(EXIT_TABLE.len(), 6);
+        assert_eq!(EXIT_BAD_INPUT, EXIT_FAILED);
+        assert_eq!(EXIT_NOT_ALLOWED, EXIT_ERROR);
+        let v = error_json("boom", EXIT_NO_INPUT, Vec::new());
+        assert_eq!(
+            v.to_string(),
+            r#"{"schema":"regain.error/1","error":"boom","code":66,"diagnostics":[]}"#
+        );
+    }
+
+    #[test]
+    fn an_unreadable_input_is_66_whatever_the_command_returned() {
+        let missing = Path::new("no/such/file.regain");
+        assert!(read(missing).is_err());
+        assert_eq!(finish(EXIT_ERROR), EXIT_NO_INPUT);
+        // The pending error was used up; a later failure keeps its own code.
+        assert_eq!(finish(EXIT_BAD_INPUT), EXIT_BAD_INPUT);
+        assert_eq!(finish(EXIT_OK), EXIT_OK);
+        let dir = std::env::temp_dir();
+        assert!(read_input(&dir).is_err_and(|e| e.message.contains("directory")));
+    }
+}
