@@ -497,3 +497,33 @@ fn help_documents_the_exit_codes() {
         assert!(out.contains(line), "{line:?} missing from\n{out}");
     }
 }
+
+/// Checking that inputs are readable must not open a named pipe: its writer would see
+/// the reader go away and the real read would wait forever.
+#[cfg(unix)]
+#[test]
+fn profiles_from_a_named_pipe() {
+    let dir = tempdir();
+    let fifo = dir.join("profiles.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let _ = writeln!(f, "{SEED_PROFILE}");
+        })
+    };
+    regain()
+        .args(["eval", DESIGN, "--profiles"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("line 1: allow: email, support"));
+    writer.join().unwrap();
+}

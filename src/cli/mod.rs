@@ -232,7 +232,9 @@ fn check_inputs(command: &str, sub: &ArgMatches) -> Result<(), i32> {
     Ok(())
 }
 
-/// Whether a file can be opened for reading (stdin `-` always can).
+/// Whether a file can be opened for reading (stdin `-` always can). Pipes and devices
+/// are not opened here: opening a named pipe and closing it again would end the
+/// writer's stream before the command reads it.
 fn readable(path: &Path) -> Result<(), String> {
     if path == Path::new("-") {
         return Ok(());
@@ -244,7 +246,9 @@ fn readable(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    std::fs::File::open(path).map_err(|e| cannot_read(path, &e))?;
+    if meta.is_file() {
+        std::fs::File::open(path).map_err(|e| cannot_read(path, &e))?;
+    }
     Ok(())
 }
 
