@@ -600,7 +600,7 @@ fn diff_human_output() {
         .arg(&old)
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.status.code(), Some(66));
 }
 
 #[test]

@@ -45,6 +45,8 @@ fn design_example_seed_profile_allows_email_then_support() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(first_key(&v), "schema");
+    assert_eq!(v["schema"], "regain.eval/1");
     assert_eq!(v["decision"], "allow");
     let names: Vec<&str> = v["paths"]
         .as_array()
@@ -105,6 +107,10 @@ fn batch_mode_answers_every_line_and_flags_bad_ones() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 4);
+    for l in &lines {
+        assert_eq!(first_key(l), "schema");
+        assert_eq!(l["schema"], "regain.eval/1");
+    }
     assert_eq!(lines[0]["decision"], "allow");
     assert_eq!(lines[1]["line"], 2);
     assert!(lines[1]["error"].as_str().unwrap().contains("phone.bound"));
@@ -166,11 +172,6 @@ fn bad_inputs_exit_1_with_location_never_panic() {
     let dir = tempdir();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.regain", b"".to_vec(), ":1:1"),
-        (
-            "garbage.regain",
-            vec![0xff, 0xfe, 0x00, 0x12, 0x80],
-            "not UTF-8",
-        ),
         ("nul.regain", b"policy p \x00".to_vec(), ":1:10"),
         (
             "deep.regain",
@@ -251,11 +252,30 @@ fn bad_profiles_name_the_fact() {
 }
 
 #[test]
+fn not_utf8_is_an_unreadable_input() {
+    let dir = tempdir();
+    let p = dir.join("garbage.regain");
+    std::fs::write(&p, [0xff, 0xfe, 0x00, 0x12, 0x80]).unwrap();
+    regain()
+        .arg("check")
+        .arg(&p)
+        .assert()
+        .code(66)
+        .stderr(predicate::str::contains("not UTF-8"));
+    regain()
+        .arg("analyze")
+        .arg(&p)
+        .assert()
+        .code(66)
+        .stderr(predicate::str::contains("not UTF-8"));
+}
+
+#[test]
 fn missing_files_and_usage_errors() {
     regain()
         .args(["check", "no/such.regain"])
         .assert()
-        .code(1)
+        .code(66)
         .stderr(predicate::str::contains("cannot read `no/such.regain`"));
     regain().args(["eval", DESIGN]).assert().code(64);
     regain().args(["frobnicate"]).assert().code(64);
@@ -277,11 +297,23 @@ fn check_json_lists_diagnostics() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let diags = v[0]["diagnostics"].as_array().unwrap();
+    assert_eq!(first_key(&v), "schema");
+    assert_eq!(v["schema"], "regain.check/1");
+    assert_eq!(v["ok"], false);
+    let diags = v["files"][0]["diagnostics"].as_array().unwrap();
     let e = diags.iter().find(|d| d["code"] == "E0003").unwrap();
+    assert_eq!(e["severity"], "error");
+    assert_eq!(
+        e["file"],
+        "tests/fixtures/invalid/E0003_unknown_fact.regain"
+    );
     assert_eq!(e["line"], 3);
     assert_eq!(e["col"], 36);
+    assert_eq!(e["end_line"], 3);
+    assert_eq!(e["end_col"], 36 + "phone.activ".len());
     assert_eq!(e["help"], "did you mean `phone.active`?");
+    assert_eq!(e["labels"][0]["primary"], true);
+    assert_eq!(e["labels"][0]["line"], 3);
 }
 
 #[test]
@@ -307,4 +339,193 @@ fn graph_dot_and_json() {
         .unwrap()
         .iter()
         .any(|e| e["label"] == "true"));
+}
+
+/// The first key of a JSON object (the output keeps insertion order).
+fn first_key(v: &serde_json::Value) -> &str {
+    v.as_object()
+        .and_then(|o| o.keys().next())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+const MISSING: &str = "no/such/file";
+const ALIPAY: &str = "policies/alipay.regain";
+
+/// Every command, with a missing file in each position that names an input, gives 66
+/// and names the file; with `--format json` the error is also JSON on stdout.
+#[test]
+fn a_missing_file_gives_66_from_every_command() {
+    let shard = tempdir().join("shard.json");
+    let (code, out, _) = common_run(&[
+        "simulate", ALIPAY, "--trials", "2000", "--shard", "1/1", "--format", "json",
+    ]);
+    assert_eq!(code, 0);
+    std::fs::write(&shard, out).unwrap();
+    let shard = shard.display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["check", MISSING],
+        vec!["check", ALIPAY, MISSING],
+        vec!["eval", MISSING, "--profile", "-"],
+        vec!["eval", DESIGN, "--profile", MISSING],
+        vec!["eval", DESIGN, "--profiles", MISSING],
+        vec!["graph", MISSING],
+        vec!["analyze", MISSING],
+        vec!["diff", MISSING, ALIPAY],
+        vec!["diff", ALIPAY, MISSING],
+        vec!["simulate", MISSING],
+        vec!["simulate", ALIPAY, "--model", MISSING],
+        vec!["simulate", DESIGN],
+        vec!["merge", MISSING, "--policy", ALIPAY],
+        vec!["merge", &shard, "--policy", MISSING],
+        vec!["merge", &shard, "--policy", ALIPAY, "--model", MISSING],
+        vec!["fmt", MISSING],
+        vec!["fmt", "--check", ALIPAY, MISSING],
+        vec!["test", MISSING],
+        vec!["test", "--generate", MISSING],
+    ];
+    for args in cases {
+        let (code, out, err) = common_run(&args);
+        assert_eq!(code, 66, "{args:?}: {err}");
+        assert!(err.contains("cannot read `"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let mut json = args.clone();
+        json.extend(["--format", "json"]);
+        let (code, out_json, err) = common_run(&json);
+        assert_eq!(code, 66, "{json:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out_json.trim())
+            .unwrap_or_else(|e| panic!("{json:?}: not one JSON document ({e}): {out_json}"));
+        if args[0] == "check" || args[0] == "fmt" {
+            // check and fmt report every file, the unreadable ones with their error.
+            assert_eq!(v["schema"], format!("regain.{}/1", args[0]));
+            let files = v["files"].as_array().unwrap();
+            assert!(files
+                .iter()
+                .any(|f| f["error"].as_str().is_some_and(|e| e.contains(MISSING))));
+        } else {
+            assert_eq!(v["schema"], "regain.error/1", "{json:?}");
+            assert_eq!(v["code"], 66);
+            assert!(v["error"].as_str().unwrap().contains("cannot read `"));
+            assert_eq!(v["diagnostics"], serde_json::json!([]));
+        }
+        // Human mode leaves stdout to results.
+        if args[0] != "check" && args[0] != "fmt" {
+            assert_eq!(out, "", "{args:?}");
+        }
+    }
+}
+
+fn common_run(args: &[&str]) -> (i32, String, String) {
+    let out = regain()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn json_errors_carry_diagnostics_and_the_exit_code() {
+    let bad = "tests/fixtures/invalid/E0003_unknown_fact.regain";
+    // A policy that does not check: exit 1, its diagnostics in the JSON error.
+    for cmd in ["analyze", "graph"] {
+        let (code, out, err) = common_run(&[cmd, bad, "--format", "json"]);
+        assert_eq!(code, 1, "{cmd}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(first_key(&v), "schema");
+        assert_eq!(v["schema"], "regain.error/1");
+        assert_eq!(v["code"], 1);
+        assert!(v["error"].as_str().unwrap().contains("1 error"));
+        let d = v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == "E0003")
+            .unwrap();
+        assert_eq!((d["line"].as_u64(), d["col"].as_u64()), (Some(3), Some(36)));
+        assert_eq!(d["file"], bad);
+        assert_eq!(d["help"], "did you mean `phone.active`?");
+        // The person at the terminal still gets a message.
+        assert!(err.contains("1 error"), "{err}");
+    }
+    // diff of a policy that does not check: exit 2, and the JSON says 2.
+    let (code, out, _) = common_run(&["diff", bad, ALIPAY, "--format", "json"]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["code"], 2);
+    assert!(!v["diagnostics"].as_array().unwrap().is_empty());
+    // A bad profile: exit 1, the message names the fact.
+    let out = regain()
+        .args(["eval", DESIGN, "--profile", "-", "--format", "json"])
+        .write_stdin(r#"{"phone": {"bound": true}}"#)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["schema"], "regain.error/1");
+    assert_eq!(v["code"], 1);
+    assert!(v["error"].as_str().unwrap().contains("phone.active"));
+    // A usage error: exit 64, JSON when --format json was asked for.
+    let (code, out, err) = common_run(&["analyze", ALIPAY, "--format", "json", "--bogus"]);
+    assert_eq!(code, 64);
+    assert!(err.contains("--bogus"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["code"], 64);
+    assert!(v["error"].as_str().unwrap().contains("--bogus"));
+    // Without --format json nothing goes to stdout.
+    let (code, out, _) = common_run(&["analyze", bad]);
+    assert_eq!((code, out.as_str()), (1, ""));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let (code, out, _) = common_run(&["--help"]);
+    assert_eq!(code, 0);
+    for line in [
+        "Exit codes",
+        "   0  ok",
+        "   1  bad input or a failed check",
+        "   2  `eval --exit-code`",
+        "  64  usage error",
+        "  66  a named input file cannot be read",
+        "regain.error/1",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from\n{out}");
+    }
+}
+
+/// Checking that inputs are readable must not open a named pipe: its writer would see
+/// the reader go away and the real read would wait forever.
+#[cfg(unix)]
+#[test]
+fn profiles_from_a_named_pipe() {
+    let dir = tempdir();
+    let fifo = dir.join("profiles.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let _ = writeln!(f, "{SEED_PROFILE}");
+        })
+    };
+    regain()
+        .args(["eval", DESIGN, "--profiles"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("line 1: allow: email, support"));
+    writer.join().unwrap();
 }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{read, render, Format, EXIT_BAD_INPUT, EXIT_OK};
+use serde_json::{json, Value};
+
+use super::{read_input, render, Format, EXIT_BAD_INPUT, EXIT_NO_INPUT, EXIT_OK};
 
 /// Arguments of `regain check`.
 #[derive(clap::Args, Debug)]
@@ -10,7 +12,7 @@ pub struct Args {
     /// Policy files (`.regain`).
     #[arg(required = true)]
     policies: Vec<PathBuf>,
-    /// Output format.
+    /// Output format: human, or JSON (`regain.check/1`: the diagnostics of each file).
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Exit 1 when there are warnings.
@@ -18,34 +20,41 @@ pub struct Args {
     deny_warnings: bool,
 }
 
+/// Checks every file, even after one fails; exits 66 when a file cannot be read, else 1
+/// when one has errors (or warnings with `--deny-warnings`), else 0.
 pub fn run(a: Args) -> i32 {
     let mut failed = false;
-    let mut json_out = Vec::new();
+    let mut unreadable = false;
+    let mut files = Vec::new();
     for path in &a.policies {
         let name = path.display().to_string();
-        let src = match read(path) {
+        let src = match read_input(path) {
             Ok(s) => s,
             Err(e) => {
-                failed = true;
+                unreadable = true;
                 if a.format == Format::Json {
-                    json_out.push(serde_json::json!({"file": name, "error": e}));
+                    files.push(json!({
+                        "file": name,
+                        "ok": false,
+                        "error": e.message,
+                        "diagnostics": [],
+                    }));
                 } else {
                     eprintln!("error: {e}");
                 }
                 continue;
             }
         };
-        let (diags, summary) = match regain::Policy::parse_named(&name, &src) {
+        let (diags, counts) = match regain::Policy::parse_named(&name, &src) {
             Ok(p) => {
                 let ir = p.ir();
-                let summary = format!(
-                    "{name}: ok — {} facts, {} methods, {} deny rules, {} paths",
+                let counts = (
                     ir.facts.len(),
                     ir.methods.len(),
                     ir.denies.len(),
-                    ir.paths.len()
+                    ir.paths.len(),
                 );
-                (p.warnings(), Some(summary))
+                (p.warnings(), Some(counts))
             }
             Err(d) => (d, None),
         };
@@ -55,18 +64,31 @@ pub fn run(a: Args) -> i32 {
         }
         match a.format {
             Format::Json => {
-                json_out.push(serde_json::json!({
+                let mut file = json!({
                     "file": name,
                     "ok": !diags.has_errors(),
-                    "diagnostics": diags.items.iter().map(|d| render::json(&diags, d)).collect::<Vec<_>>(),
-                }));
+                    "errors": diags.errors().count(),
+                    "warnings": warnings,
+                });
+                if let (Some((facts, methods, denies, paths)), Some(obj)) =
+                    (counts, file.as_object_mut())
+                {
+                    obj.insert(
+                        "counts".into(),
+                        json!({"facts": facts, "methods": methods, "denies": denies, "paths": paths}),
+                    );
+                }
+                if let Some(obj) = file.as_object_mut() {
+                    obj.insert("diagnostics".into(), Value::Array(render::json_all(&diags)));
+                }
+                files.push(file);
             }
             Format::Human => {
                 if diags.has_errors() {
                     render::diagnostics(&diags);
                 } else {
                     eprint!("{}", render::graphical(&diags, super::stderr_tty()));
-                    if let Some(s) = summary {
+                    if let Some((facts, methods, denies, paths)) = counts {
                         let w = if warnings > 0 {
                             format!(
                                 " ({warnings} warning{})",
@@ -75,18 +97,30 @@ pub fn run(a: Args) -> i32 {
                         } else {
                             String::new()
                         };
-                        println!("{s}{w}");
+                        println!(
+                            "{name}: ok — {facts} facts, {methods} methods, {denies} deny rules, {paths} paths{w}"
+                        );
                     }
                 }
             }
         }
     }
-    if a.format == Format::Json {
-        println!("{}", serde_json::Value::Array(json_out));
-    }
-    if failed {
+    let code = if unreadable {
+        EXIT_NO_INPUT
+    } else if failed {
         EXIT_BAD_INPUT
     } else {
         EXIT_OK
+    };
+    if a.format == Format::Json {
+        println!(
+            "{}",
+            json!({
+                "schema": "regain.check/1",
+                "ok": code == EXIT_OK,
+                "files": files,
+            })
+        );
     }
+    code
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use regain::{Decision, DecisionKind, Engine, Profile, ProfileError};
 
-use super::{load_engine, read, Format, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED, EXIT_OK};
+use super::{
+    fail, load_engine, read_input, with_schema, Format, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED,
+    EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE,
+};
 
 /// Arguments of `regain eval`.
 #[derive(clap::Args, Debug)]
@@ -48,12 +51,9 @@ pub fn run(a: Args) -> i32 {
         Err(code) => return code,
     };
     if let Some(path) = &a.profile {
-        let text = match read(path) {
+        let text = match read_input(path) {
             Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
+            Err(e) => return fail(EXIT_NO_INPUT, e),
         };
         let profile = if is_yaml(path) {
             engine.profile_from_yaml(&text)
@@ -62,10 +62,7 @@ pub fn run(a: Args) -> i32 {
         };
         let profile = match profile {
             Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {}: {e}", display(path));
-                return EXIT_BAD_INPUT;
-            }
+            Err(e) => return fail(EXIT_BAD_INPUT, format!("{}: {e}", display(path))),
         };
         let d = engine.evaluate(&profile);
         match a.format {
@@ -79,7 +76,8 @@ pub fn run(a: Args) -> i32 {
         };
     }
     let Some(path) = &a.profiles else {
-        return EXIT_BAD_INPUT;
+        // clap requires one of --profile and --profiles.
+        return fail(EXIT_USAGE, "give --profile FILE or --profiles FILE");
     };
     batch(&engine, path, &a)
 }
@@ -92,8 +90,10 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
         match std::fs::File::open(path) {
             Ok(f) => Box::new(std::io::BufReader::new(f)),
             Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
-                return EXIT_BAD_INPUT;
+                return fail(
+                    EXIT_NO_INPUT,
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
             }
         }
     };
@@ -106,8 +106,11 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return EXIT_BAD_INPUT;
+                let _ = out.flush();
+                return fail(
+                    EXIT_NO_INPUT,
+                    format!("cannot read `{}`: {e}", display(path)),
+                );
             }
         };
         let text = String::from_utf8_lossy(&line);
@@ -131,7 +134,7 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
                     Format::Json => writeln!(
                         out,
                         "{}",
-                        serde_json::json!({"line": n, "error": e.message})
+                        serde_json::json!({"schema": SCHEMA, "line": n, "error": e.message})
                     ),
                     Format::Human => writeln!(out, "line {n}: error: {e}"),
                 }
@@ -152,8 +155,11 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
     }
 }
 
+/// The schema of each JSON object `eval` prints.
+const SCHEMA: &str = "regain.eval/1";
+
 fn json(engine: &Engine, p: &Profile, d: &Decision, explain: bool) -> serde_json::Value {
-    let mut v = serde_json::to_value(d).unwrap_or_default();
+    let mut v = with_schema(SCHEMA, serde_json::to_value(d).unwrap_or_default());
     if explain {
         let e = regain::explain::explain(engine.policy(), p.values());
         if let (Some(obj), Ok(ev)) = (v.as_object_mut(), serde_json::to_value(e)) {

@@ -215,3 +215,55 @@ pub fn profile_json(r: &mut Rng, facts: &[GenFact]) -> String {
     }
     format!("{{{}}}", parts.join(", "))
 }
+
+/// Run the `regain` binary from the crate root with `stdin` as its standard input:
+/// (exit code, stdout, stderr).
+pub fn regain_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regain"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run regain");
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait for regain");
+    let _ = writer.join();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The JSON documents `regain` printed: one document, or one per line (JSON lines).
+pub fn json_documents(stdout: &str) -> Vec<serde_json::Value> {
+    if let Ok(v) = serde_json::from_str(stdout) {
+        return vec![v];
+    }
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The shipped policies (`policies/*.regain`), sorted, relative to the crate root.
+pub fn shipped_policies() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("policies/")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".regain"))
+        .map(|n| format!("policies/{n}"))
+        .collect();
+    v.sort();
+    v
+}
