@@ -4,7 +4,12 @@
 //! itself, an enum is the index of its variant.
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use crate::source::Span;
 use crate::syntax::ast::{CmpOp, Factor};
@@ -18,6 +23,9 @@ pub struct MethodId(pub u32);
 /// Index of a path in [`Ir::paths`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PathId(pub u32);
+/// Index of a deny rule in [`Ir::denies`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DenyId(pub u32);
 
 impl FactId {
     /// As a vector index.
@@ -32,6 +40,12 @@ impl MethodId {
     }
 }
 impl PathId {
+    /// As a vector index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+impl DenyId {
     /// As a vector index.
     pub fn index(self) -> usize {
         self.0 as usize
