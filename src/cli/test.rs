@@ -13,7 +13,7 @@ use regain::check::ir::Ir;
 use regain::suite::{self, CaseResult, Coverage, SiblingDiff, Suite, SuiteErrors};
 use serde_json::{json, Value};
 
-use super::{render, Format, EXIT_BAD_INPUT, EXIT_OK};
+use super::{render, Format, EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE};
 
 /// Arguments of `regain test`.
 #[derive(clap::Args, Debug)]
@@ -352,6 +352,10 @@ fn report_errors(errors: &[SuiteErrors], format: Format) -> i32 {
 pub fn run(a: Args) -> i32 {
     if let Some(p) = &a.generate {
         return generate(p, a.output.as_deref());
+    }
+    if a.output.is_some() {
+        eprintln!("error: --output is for --generate; write test results with --junit FILE");
+        return EXIT_USAGE;
     }
     let mut loaded = Vec::new();
     let mut errors = Vec::new();

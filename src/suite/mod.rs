@@ -558,3 +558,129 @@ pub(crate) fn diff_profile(ir: &Ir, fill: &[Option<i64>], values: &[i64]) -> Vec
         .filter_map(|((i, _), v)| u32::try_from(i).ok().map(|i| (FactId(i), *v)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const POLICY: &str = r#"policy t
+facts {
+  a: bool
+  n: int 0..9
+  k: low | high = low
+}
+methods {
+  m1: possession requires a
+  m2: knowledge requires n >= 2
+  m3: human
+}
+deny "r" when k == high
+deny "r" when k == high and n > 20
+path p {
+  steps any 1 of (m1, m2) then m3
+  grants reset
+  wait 1h
+  notify m1
+}
+path q {
+  when n > 5
+  steps m3
+  grants full
+}
+"#;
+
+    fn load(body: &str) -> Result<Suite, SuiteErrors> {
+        let read = |_: &Path| Ok(POLICY.as_bytes().to_vec());
+        Suite::from_text(
+            Path::new("dir/t.suite.yaml"),
+            &format!("policy: t.regain\n{body}"),
+            &read,
+        )
+    }
+
+    fn messages(e: &SuiteErrors) -> Vec<String> {
+        e.0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn the_policy_path_is_relative_to_the_suite() {
+        let s = load("cases: []\n").unwrap();
+        assert_eq!(s.policy_file, Path::new("dir/t.regain"));
+    }
+
+    #[test]
+    fn a_bad_base_value_is_reported_once_at_its_key() {
+        let e = load(
+            "base: {a: 3, n: 1}\ncases:\n  - name: x\n    expect: {decision: allow}\n  - name: y\n    expect: {decision: deny}\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            ["dir/t.suite.yaml:2:8: base: fact `a`: expected `true` or `false`, found 3"]
+        );
+    }
+
+    #[test]
+    fn a_missing_fact_points_at_the_case() {
+        let e =
+            load("cases:\n  - expect: {decision: allow}\n    name: x\n    profile: {a: true}\n")
+                .unwrap_err();
+        assert_eq!(messages(&e).len(), 1);
+        assert!(
+            messages(&e)[0].starts_with("dir/t.suite.yaml:3:5: case `x`: missing fact `n`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn expectations_are_checked_by_index() {
+        let s = load(
+            "base: {a: true, n: 3}\ncases:\n  - name: x\n    expect:\n      first: q\n      paths: [q]\n      denied_by: [r]\n      path: {name: p, wait_s: 3600, grants: reset, notify: [m1], steps: [[m1, m2], [m3]]}\n",
+        )
+        .unwrap();
+        let r = s.run(None);
+        let ir = s.engine.policy().ir();
+        let got: Vec<String> = r[0].failures.iter().map(|m| m.message(ir)).collect();
+        assert_eq!(
+            got,
+            [
+                "paths: expected [q], got [p]",
+                "first: expected q, got p",
+                "denied_by: expected [r], got []",
+            ]
+        );
+        assert!(r[0].denies.is_empty());
+        // Both rules give "r"; only the first can hold.
+        let s = load(
+            "base: {a: true, n: 3, k: high}\ncases:\n  - name: x\n    expect: {denied_by: [r]}\n",
+        )
+        .unwrap();
+        let r = s.run(None);
+        assert!(r[0].passed());
+        assert_eq!(r[0].denies, [DenyId(0)]);
+        let c = coverage(&s, &r, 0);
+        assert_eq!(c.denies, (1, 2));
+        assert_eq!(c.missed_denies, [DenyId(1)]);
+    }
+
+    #[test]
+    fn a_step_map_checks_only_the_listed_steps() {
+        let s = load(
+            "base: {a: false, n: 3}\ncases:\n  - name: x\n    expect:\n      path: {name: p, steps: {1: [m2]}}\n  - name: y\n    expect:\n      path: {name: p, steps: {1: [m1]}}\n",
+        )
+        .unwrap();
+        let r = s.run(None);
+        assert!(r[0].passed());
+        assert_eq!(
+            r[1].failures,
+            [Mismatch::Step {
+                path: PathId(0),
+                step: 0,
+                expected: vec![MethodId(0)],
+                actual: vec!["m2".into()],
+            }]
+        );
+    }
+}
