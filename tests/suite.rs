@@ -311,6 +311,7 @@ fn generate_names_cases_by_decision_and_writes_a_relative_policy_path() {
     assert_eq!(names.len(), 21);
     let unique: std::collections::HashSet<&&str> = names.iter().collect();
     assert_eq!(unique.len(), names.len(), "{names:?}");
+    insta::assert_snapshot!(out);
     for want in [
         "\"lockout\"",
         "\"allow sms\"",
@@ -417,4 +418,29 @@ proptest! {
         }
         std::fs::remove_dir_all(&dir).ok();
     }
+}
+
+// Terminals whose decisions read the same (one reason from two rules) are told apart
+// by the rules' lines, in generated names and in coverage.
+#[test]
+fn deny_rules_with_one_reason_are_told_apart() {
+    let s = format!("{FIX}/two_denies.suite.yaml");
+    let (code, out, _) = regain(&["test", &s, "--coverage"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("deny rules 1/2"), "{out}");
+    assert!(
+        out.contains("deny rule never fired: \"r\" (line 14)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("differs from terminal 2 (reached by `denied by the first rule`) only in which deny rules hold: line 14 here, line 13 there"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- name: \"deny: r (rule at line 14)\""),
+        "{out}"
+    );
+    let (code, out, _) = regain(&["test", "--generate", &format!("{FIX}/two_denies.regain")]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
 }

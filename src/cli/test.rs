@@ -188,10 +188,11 @@ fn sibling_text(ir: &Ir, source: &str, s: &suite::Sibling) -> String {
                     .iter()
                     .map(|d| deny_line(ir, source, d.index()).to_string())
                     .collect();
-                l.join(", ")
+                let word = if l.len() == 1 { "line" } else { "lines" };
+                format!("{word} {}", l.join(", "))
             };
             format!(
-                "differs from {whom} only in which deny rules hold: lines {} here, {} there",
+                "differs from {whom} only in which deny rules hold: {} here, {} there",
                 lines(here),
                 lines(there)
             )
@@ -226,11 +227,14 @@ fn coverage_human(out: &mut String, ir: &Ir, source: &str, c: &Coverage, top: us
         "terminals"
     };
     if c.missed.len() < c.unreached {
+        let largest = match c.missed.len() {
+            1 => "the largest".to_string(),
+            n => format!("the {n} largest"),
+        };
         let _ = writeln!(
             out,
-            "  {} {terminals} not reached; the {} largest (--top {top}):",
-            c.unreached,
-            c.missed.len()
+            "  {} {terminals} not reached; {largest} (--top {top}):",
+            c.unreached
         );
     } else {
         let _ = writeln!(out, "  {} {terminals} not reached:", c.unreached);

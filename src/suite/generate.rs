@@ -179,7 +179,12 @@ impl<'a> Groups<'a> {
                             .to_string()
                     })
                     .collect();
-                format!("{base} (rules at lines {})", lines.join(", "))
+                let rules = if lines.len() == 1 {
+                    "rule at line"
+                } else {
+                    "rules at lines"
+                };
+                format!("{base} ({rules} {})", lines.join(", "))
             }
             DecisionKind::Lockout => base,
         }
