@@ -444,3 +444,24 @@ fn deny_rules_with_one_reason_are_told_apart() {
     assert_eq!(code, 0);
     insta::assert_snapshot!(out);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    // No text makes the suite loader panic: YAML-ish fragments in random order.
+    #[test]
+    fn any_text_loads_or_errors(parts in proptest::collection::vec(prop_oneof![
+        Just("policy: design.regain\n"), Just("cases:\n"), Just("  - "), Just("name: x\n"),
+        Just("    profile: "), Just("{phone: {active: true}}"), Just("expect: "), Just("{}"),
+        Just("[["), Just("]]"), Just("{"), Just("}"), Just("&a "), Just("*a "), Just("? "),
+        Just(": "), Just("- "), Just("\n"), Just("    "), Just("!!str "), Just("!x "),
+        Just("\"q\""), Just("'s'"), Just("---\n"), Just("|\n  t\n"), Just("path: {name: support, steps: {1: [id_document]}}"),
+        Just("decision: allow"), Just("denied_by: [\"account is frozen\"]"), Just("9999999999999999999999"),
+        Just("base: "), Just("questions.set: 3"), Just(", "), Just("#c\n"), Just("\t"), Just("é"),
+    ], 0..40)) {
+        let text: String = parts.concat();
+        let policy = std::fs::read(format!("{FIX}/design.regain")).unwrap();
+        let read = move |_: &std::path::Path| Ok(policy.clone());
+        let _ = Suite::from_text(std::path::Path::new("t.suite.yaml"), &text, &read);
+    }
+}
