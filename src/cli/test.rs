@@ -226,6 +226,14 @@ fn coverage_human(out: &mut String, ir: &Ir, source: &str, c: &Coverage, top: us
     } else {
         "terminals"
     };
+    if c.missed.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} {terminals} not reached (--coverage --top N describes the N largest)",
+            c.unreached
+        );
+        return;
+    }
     if c.missed.len() < c.unreached {
         let largest = match c.missed.len() {
             1 => "the largest".to_string(),
@@ -472,10 +480,8 @@ pub fn run(a: Args) -> i32 {
                     }
                 }
                 let _ = writeln!(human, "{file}: {passed} passed, {failed} failed");
-                if a.coverage {
-                    if let Some(c) = &cov {
-                        coverage_human(&mut human, ir, source, c, a.top);
-                    }
+                if let Some(c) = &cov {
+                    coverage_human(&mut human, ir, source, c, a.top);
                 }
             }
         }
