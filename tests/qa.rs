@@ -18,7 +18,9 @@ fn passing_suite_exits_0_with_exact_coverage() {
     ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let s = &v[0];
+    assert_eq!(v.as_object().unwrap().keys().next().unwrap(), "schema");
+    assert_eq!(v["schema"], "regain.test/1");
+    let s = &v["suites"][0];
     assert_eq!(s["passed"], 2);
     assert_eq!(s["failed"], 0);
     // Two cases reach two distinct terminals of a 21-terminal graph; sms is never offered.
@@ -84,14 +86,22 @@ fn failing_suite_exits_1_with_a_readable_diff_and_junit() {
 fn broken_suites_exit_2_with_location() {
     let (code, _, err) = regain(&["test", "tests/fixtures/suites/broken.suite.yaml"]);
     assert_eq!(code, 2);
+    // The key itself (line 4, column 23), not the case's `- name:` line.
     assert!(
-        err.contains("broken.suite.yaml:3: unknown fact `phone.activ`"),
+        err.contains("broken.suite.yaml:4:23: case `unknown fact`: unknown fact `phone.activ`"),
         "{err}"
     );
     assert!(err.contains("did you mean `phone.active`"), "{err}");
+    // A file that cannot be read is exit 66 (the suite, or the policy it names).
     let (code, _, err) = regain(&["test", "no/such.suite.yaml"]);
     assert_eq!(code, 66); // an unreadable input file, as for every command
     assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = regain(&["test", "tests/fixtures/suites/missing_policy.suite.yaml"]);
+    assert_eq!(code, 66);
+    assert!(
+        err.contains("missing_policy.suite.yaml:1:9: cannot read policy"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -107,17 +117,20 @@ fn shipped_suites_pass_and_reach_every_terminal() {
 
 #[test]
 fn generated_suite_reaches_every_terminal() {
+    // Written with --output into another directory: the policy path in the suite is
+    // relative to that directory, so the suite runs from there without a copy.
     let dir = std::env::temp_dir().join(format!("regain-gen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(
-        "tests/fixtures/suites/design.regain",
-        dir.join("design.regain"),
-    )
-    .unwrap();
-    let (code, out, _) = regain(&["test", "--generate", "tests/fixtures/suites/design.regain"]);
-    assert_eq!(code, 0);
     let suite = dir.join("design.suite.yaml");
-    std::fs::write(&suite, out).unwrap();
+    let (code, out, err) = regain(&[
+        "test",
+        "--generate",
+        "tests/fixtures/suites/design.regain",
+        "--output",
+        suite.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
     let (code, out, err) = regain(&[
         "test",
         suite.to_str().unwrap(),
@@ -125,6 +138,7 @@ fn generated_suite_reaches_every_terminal() {
         "100",
     ]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("21 passed, 0 failed"), "{out}");
 }
 
 #[test]
