@@ -701,7 +701,11 @@ impl View<'_> {
 impl View<'_> {
     /// Like [`View::cover`], but keeps the cubes found when the budget runs out, and
     /// says whether the list is complete. Terminals are not told apart (`0`).
-    pub fn cubes_upto(&self, target: &dyn Fn(u32) -> bool, limit: usize) -> (Vec<(u32, Cube)>, bool) {
+    pub fn cubes_upto(
+        &self,
+        target: &dyn Fn(u32) -> bool,
+        limit: usize,
+    ) -> (Vec<(u32, Cube)>, bool) {
         let ind = self.indicator(target);
         let mut budget = limit.saturating_mul(self.facts.len().max(1));
         let (cubes, complete) = match self.disjoint_cover(&ind, &mut budget) {
