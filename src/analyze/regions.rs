@@ -391,60 +391,42 @@ impl View<'_> {
         }
         out.sort();
         out.dedup();
-        // Drop cubes contained in another single cube.
-        let subsumes = |a: &Cube, b: &Cube| -> bool {
-            // a ⊇ b: every literal of a is implied by b's literal on that fact.
-            a.iter().all(|la| {
-                b.iter().find(|lb| lb.fact == la.fact).is_some_and(|lb| {
-                    lb.classes
-                        .iter()
-                        .all(|c| la.classes.binary_search(c).is_ok())
-                })
-            })
-        };
-        let mut keep = vec![true; out.len()];
-        for i in 0..out.len() {
-            for j in 0..out.len() {
-                if i != j
-                    && keep.get(j).copied().unwrap_or(false)
-                    && out
-                        .get(j)
-                        .zip(out.get(i))
-                        .is_some_and(|(a, b)| subsumes(a, b))
-                {
-                    if let Some(k) = keep.get_mut(i) {
-                        *k = false;
-                    }
-                    break;
-                }
+        // From here on, cubes as dense bit masks: one run of words per fact.
+        let layout = Layout::new(self);
+        let mut dense: Vec<(Vec<u64>, Cube)> =
+            out.into_iter().map(|c| (layout.dense(&c), c)).collect();
+        // Drop cubes contained in another single cube (larger cubes first).
+        dense.sort_by_key(|(d, _)| std::cmp::Reverse(d.iter().map(|w| w.count_ones()).sum::<u32>()));
+        let mut kept: Vec<(Vec<u64>, Cube)> = Vec::with_capacity(dense.len());
+        for (d, c) in dense {
+            if !kept.iter().any(|(k, _)| subset(&d, k)) {
+                kept.push((d, c));
             }
         }
-        let mut cubes: Vec<Cube> = out
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(c, k)| k.then_some(c))
-            .collect();
         // Drop cubes covered by the union of the others, smallest first.
-        cubes.sort_by(|a, b| {
-            share(a)
-                .partial_cmp(&share(b))
+        kept.sort_by(|a, b| {
+            share(&a.1)
+                .partial_cmp(&share(&b.1))
                 .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| b.len().cmp(&a.len()))
+                .then_with(|| b.1.len().cmp(&a.1.len()))
         });
         let mut i = 0;
-        while i < cubes.len() {
-            let (before, rest) = cubes.split_at(i);
-            let Some((me, after)) = rest.split_first() else {
-                break;
-            };
-            let others: Vec<&Cube> = before.iter().chain(after).collect();
+        while i < kept.len() {
+            let me = kept.get(i).map(|(d, _)| d.clone()).unwrap_or_default();
+            let others: Vec<&Vec<u64>> = kept
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, (d, _))| d)
+                .collect();
             let mut work = 20_000usize;
-            if covered(self, me.clone(), &others, &mut work) == Some(true) {
-                cubes.remove(i);
+            if layout.covered(me, &others, &mut work) == Some(true) {
+                kept.remove(i);
             } else {
                 i += 1;
             }
         }
+        let mut cubes: Vec<Cube> = kept.into_iter().map(|(_, c)| c).collect();
         cubes.sort_by(|a, b| {
             share(b)
                 .partial_cmp(&share(a))
@@ -562,109 +544,158 @@ impl View<'_> {
     }
 }
 
-/// Whether `cube` lies inside the union of `others` (`None` when the work budget runs
-/// out: not proven). Subtracts the others one by one, splitting what is left into
-/// disjoint pieces.
-fn covered(v: &View<'_>, cube: Cube, others: &[&Cube], work: &mut usize) -> Option<bool> {
-    let mut pieces = vec![cube];
-    for o in others {
-        let mut next = Vec::new();
-        for p in pieces {
-            if *work == 0 {
-                return None;
-            }
-            *work -= 1;
-            // p ∩ o empty? Then p stays whole.
-            let disjoint = o.iter().any(|lo| {
-                p.iter().find(|lp| lp.fact == lo.fact).map_or_else(
-                    || false,
-                    |lp| {
-                        lp.classes
-                            .iter()
-                            .all(|c| lo.classes.binary_search(c).is_err())
-                    },
-                )
-            });
-            if disjoint {
-                next.push(p);
-                continue;
-            }
-            // p \ o: for each literal of o that p does not imply, the part of p outside
-            // it (and inside the earlier ones).
-            let mut inside = p.clone();
-            for lo in o.iter() {
-                let current: Vec<u32> = match inside.iter().find(|l| l.fact == lo.fact) {
-                    Some(l) => l.classes.clone(),
-                    None => (0..v.width(lo.fact) as u32).collect(),
-                };
-                let outside: Vec<u32> = current
-                    .iter()
-                    .copied()
-                    .filter(|c| lo.classes.binary_search(c).is_err())
-                    .collect();
-                if outside.is_empty() {
-                    continue;
-                }
-                let within: Vec<u32> = current
-                    .iter()
-                    .copied()
-                    .filter(|c| lo.classes.binary_search(c).is_ok())
-                    .collect();
-                next.push(with_lit(&inside, lo.fact, outside));
-                inside = with_lit(&inside, lo.fact, within);
-            }
-        }
-        pieces = next;
-        if pieces.is_empty() {
-            return Some(true);
-        }
-    }
-    Some(pieces.is_empty())
+/// Where each fact's classes sit in a dense cube: `words` u64s per fact.
+struct Layout {
+    /// Per fact: (first word, number of classes).
+    at: Vec<(usize, usize)>,
+    words: usize,
 }
 
-fn with_lit(cube: &Cube, fact: u32, classes: Vec<u32>) -> Cube {
-    let mut c: Cube = cube.iter().filter(|l| l.fact != fact).cloned().collect();
-    let at = c.partition_point(|l| l.fact < fact);
-    c.insert(at, Lit { fact, classes });
-    c
+impl Layout {
+    fn new(v: &View<'_>) -> Layout {
+        let mut at = Vec::with_capacity(v.facts.len());
+        let mut words = 0;
+        for f in 0..v.facts.len() {
+            let n = v.width(f as u32);
+            at.push((words, n));
+            words += n.div_ceil(64).max(1);
+        }
+        Layout { at, words }
+    }
+
+    /// A cube as bit masks: every class of a free fact set.
+    fn dense(&self, cube: &Cube) -> Vec<u64> {
+        let mut d = vec![0u64; self.words];
+        for (f, (first, n)) in self.at.iter().enumerate() {
+            let lit = cube.iter().find(|l| l.fact as usize == f);
+            for c in 0..*n {
+                if lit.is_none_or(|l| l.classes.binary_search(&(c as u32)).is_ok()) {
+                    if let Some(w) = d.get_mut(first + c / 64) {
+                        *w |= 1 << (c % 64);
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    /// Whether `cube` lies inside the union of `others` (`None` when the work budget
+    /// runs out: not proven). Subtracts the others one by one, splitting what is left
+    /// into disjoint pieces.
+    fn covered(&self, cube: Vec<u64>, others: &[&Vec<u64>], work: &mut usize) -> Option<bool> {
+        let mut pieces = vec![cube];
+        for o in others {
+            let mut next = Vec::new();
+            for p in pieces {
+                if *work == 0 {
+                    return None;
+                }
+                *work -= 1;
+                let facts = || self.at.iter().map(|(first, n)| *first..*first + n.div_ceil(64).max(1));
+                // Disjoint when some fact has no class in common.
+                let disjoint = facts().any(|r| {
+                    r.clone().all(|w| p.get(w).zip(o.get(w)).is_none_or(|(a, b)| a & b == 0))
+                });
+                if disjoint {
+                    next.push(p);
+                    continue;
+                }
+                // p \ o: per fact where o does not contain p, the part of p outside o
+                // (inside o on the facts before).
+                let mut inside = p;
+                for r in facts() {
+                    let outside_any = r
+                        .clone()
+                        .any(|w| inside.get(w).zip(o.get(w)).is_some_and(|(a, b)| a & !b != 0));
+                    if !outside_any {
+                        continue;
+                    }
+                    let mut piece = inside.clone();
+                    for w in r {
+                        let ow = o.get(w).copied().unwrap_or(0);
+                        if let Some(x) = piece.get_mut(w) {
+                            *x &= !ow;
+                        }
+                        if let Some(x) = inside.get_mut(w) {
+                            *x &= ow;
+                        }
+                    }
+                    next.push(piece);
+                }
+            }
+            pieces = next;
+            if pieces.is_empty() {
+                return Some(true);
+            }
+        }
+        Some(pieces.is_empty())
+    }
+}
+
+/// `a ⊆ b` for dense cubes.
+fn subset(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x & !y == 0)
 }
 
 /// Merge cubes that differ in one literal only (the union of its classes), until
 /// nothing merges. Disjointness is kept: a merged cube covers exactly what both covered.
-/// Each round hashes every cube once per literal position.
+/// Each round hashes every cube once per literal position, without copying it.
 pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>) {
+    use std::hash::{Hash, Hasher};
     for c in cubes.iter_mut() {
         c.sort_by_key(|l| l.fact);
     }
+    // The hash of a cube without its i-th literal (its facts all count).
+    let hash_without = |c: &Cube, i: usize| -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        for (j, l) in c.iter().enumerate() {
+            l.fact.hash(&mut h);
+            if j != i {
+                l.classes.hash(&mut h);
+            }
+        }
+        h.finish()
+    };
+    let same_without = |a: &Cube, b: &Cube, i: usize| -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .enumerate()
+                .all(|(j, (x, y))| x.fact == y.fact && (j == i || x.classes == y.classes))
+    };
     loop {
         let mut changed = false;
         let width = cubes.iter().map(Vec::len).max().unwrap_or(0);
         for i in 0..width {
-            // Key: the facts of the cube and every literal but the i-th.
-            let mut seen: HashMap<(Vec<u32>, Vec<Lit>), usize> = HashMap::new();
+            let mut seen: rustc_hash::FxHashMap<u64, Vec<usize>> = Default::default();
             let mut dead = vec![false; cubes.len()];
-            let mut extra: Vec<(usize, Vec<u32>)> = Vec::new();
+            let mut extra: Vec<(usize, usize)> = Vec::new(); // (into, from)
             for (j, cube) in cubes.iter().enumerate() {
                 if cube.len() <= i {
                     continue;
                 }
-                let facts: Vec<u32> = cube.iter().map(|l| l.fact).collect();
-                let mut rest = cube.clone();
-                let lit = rest.remove(i);
-                match seen.get(&(facts.clone(), rest.clone())) {
-                    Some(&k) => {
-                        extra.push((k, lit.classes));
+                let bucket = seen.entry(hash_without(cube, i)).or_default();
+                let found = bucket
+                    .iter()
+                    .copied()
+                    .find(|k| cubes.get(*k).is_some_and(|other| same_without(other, cube, i)));
+                match found {
+                    Some(k) => {
+                        extra.push((k, j));
                         if let Some(d) = dead.get_mut(j) {
                             *d = true;
                         }
                         changed = true;
                     }
-                    None => {
-                        seen.insert((facts, rest), j);
-                    }
+                    None => bucket.push(j),
                 }
             }
-            for (k, classes) in extra {
+            for (k, j) in extra {
+                let classes = cubes
+                    .get(j)
+                    .and_then(|c| c.get(i))
+                    .map(|l| l.classes.clone())
+                    .unwrap_or_default();
                 if let Some(target) = cubes.get_mut(k).and_then(|c| c.get_mut(i)) {
                     target.classes.extend(classes);
                     target.classes.sort_unstable();
