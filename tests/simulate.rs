@@ -81,26 +81,25 @@ fn shards_merge_into_the_single_run() {
         std::fs::write(&f, out).unwrap();
         files.push(f.display().to_string());
     }
-    let mut args = vec![
-        "merge",
-        "--policy",
-        "policies/alipay.regain",
-        "--format",
-        "json",
-    ];
+    let mut args = vec!["merge", "--format", "json"];
     // Any order.
     args.extend([files[2].as_str(), files[0].as_str(), files[1].as_str()]);
     let (code, merged, err) = regain(&args);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(merged, single);
+    assert!(
+        merged.starts_with(r#"{"schema":"regain.merge/1","#),
+        "{merged}"
+    );
+    assert!(
+        single.starts_with(r#"{"schema":"regain.simulate/1","#),
+        "{single}"
+    );
+    assert_eq!(
+        merged.replace("regain.merge/1", "regain.simulate/1"),
+        single
+    );
     // A missing shard is an error.
-    let (code, _, err) = regain(&[
-        "merge",
-        "--policy",
-        "policies/alipay.regain",
-        files[0].as_str(),
-        files[1].as_str(),
-    ]);
+    let (code, _, err) = regain(&["merge", files[0].as_str(), files[1].as_str()]);
     assert_eq!(code, 1);
     assert!(err.contains("shard 3/3 is missing"), "{err}");
 }
@@ -129,17 +128,20 @@ fn within(mc: &Value, ex: &Value, path: &[&str]) {
 fn monte_carlo_falls_inside_the_exact_figures() {
     for name in ["alipay", "consumer", "entra_sspr"] {
         let (engine, model) = load(name);
-        let ex = exact(&engine, &model).unwrap();
-        let mc = simulate::simulate(
-            &engine,
-            &model,
-            Options {
-                trials: 400_000,
-                seed: 11,
-                threads: 0,
-                shard: None,
-            },
-            &|_| {},
+        let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+        let mc = serde_json::to_value(
+            simulate::simulate(
+                &engine,
+                &model,
+                Options {
+                    trials: 400_000,
+                    seed: 11,
+                    threads: 0,
+                    shard: None,
+                },
+                &|_| {},
+            )
+            .unwrap(),
         )
         .unwrap();
         for k in ["recovered", "failed", "lockout", "denied"] {
@@ -174,7 +176,7 @@ fn hand_computed_single_path() {
         "population: {facts: {a: 0.8}}\npeople: {x: {success: 0.5, time: 1m}, y: {success: 0.5, time: 2m}, k: {success: 0.9, time: 10m}}\nattackers: {eve: {methods: {y: 0.5, k: 1.0}, stopped_when_notified: 0.5}}\n",
     )
     .unwrap();
-    let ex = exact(&engine, &model).unwrap();
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
     // a: x then y: step 1 succeeds 1 - 0.25 = 0.75; path 0.75 * 0.9. not a: y only: 0.5 * 0.9.
     let rec = 0.8 * 0.75 * 0.9 + 0.2 * 0.5 * 0.9;
     let got = ex["outcomes"]["recovered"]["share"].as_f64().unwrap();
@@ -198,16 +200,19 @@ fn hand_computed_single_path() {
             .abs()
             < 1e-12
     );
-    let mc = simulate::simulate(
-        &engine,
-        &model,
-        Options {
-            trials: 200_000,
-            seed: 5,
-            threads: 1,
-            shard: None,
-        },
-        &|_| {},
+    let mc = serde_json::to_value(
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 200_000,
+                seed: 5,
+                threads: 1,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap(),
     )
     .unwrap();
     within(&mc, &ex, &["outcomes", "recovered"]);
@@ -360,19 +365,22 @@ fn widest_int_range_samples_without_overflow_and_enum_variants_named_like_yaml_w
         "population: {facts: {n: {uniform: [-9223372036854775808, 9223372036854775807]}, v: {weights: {\"null\": 1, \"yes\": 1}}}}\npeople: {m: {success: 1}}\n",
     )
     .unwrap();
-    let mc = simulate::simulate(
-        &engine,
-        &model,
-        Options {
-            trials: 100_000,
-            seed: 1,
-            threads: 1,
-            shard: None,
-        },
-        &|_| {},
+    let mc = serde_json::to_value(
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 100_000,
+                seed: 1,
+                threads: 1,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap(),
     )
     .unwrap();
-    let ex = exact(&engine, &model).unwrap();
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
     // n > 0 for half the range (minus one value), v == null for half.
     let want = 0.25 * (1.0 - 1.0 / 2f64.powi(63));
     assert!((ex["outcomes"]["recovered"]["share"].as_f64().unwrap() - want).abs() < 1e-12);
@@ -396,3 +404,113 @@ fn more_than_64_attackers_is_an_error() {
     assert_eq!(e.location, "attackers");
     assert!(e.message.contains("at most 64"), "{e}");
 }
+
+#[test]
+fn threads_beyond_eight_per_core_is_a_usage_error() {
+    let (code, _, err) = regain(&["simulate", "policies/alipay.regain", "--threads", "100000"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("at most"), "{err}");
+}
+
+fn shard_files(tag: &str, trials: &str, seed: &str, n: u64) -> (std::path::PathBuf, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("regain-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for k in 1..=n {
+        let (code, out, err) = regain(&[
+            "simulate",
+            "policies/alipay.regain",
+            "--trials",
+            trials,
+            "--seed",
+            seed,
+            "--format",
+            "json",
+            "--quiet",
+            "--shard",
+            &format!("{k}/{n}"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let f = dir.join(format!("s{seed}-{k}.json"));
+        std::fs::write(&f, out).unwrap();
+        files.push(f.display().to_string());
+    }
+    (dir, files)
+}
+
+#[test]
+fn merge_rejects_mixed_duplicate_damaged_and_absurd_shards() {
+    let (dir, a) = shard_files("merge-bad", "140000", "4", 2);
+    let (_, b) = shard_files("merge-bad", "140000", "5", 2);
+    // Self-describing: nothing but the files.
+    let (code, out, err) = regain(&["merge", &a[0], &a[1], "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["trials"], 140000);
+    let v1: Value = serde_json::from_str(&std::fs::read_to_string(&a[0]).unwrap()).unwrap();
+    let sh = &v1["shard"];
+    assert_eq!(sh["revision"].as_str().unwrap().len(), 64);
+    assert_eq!(sh["model_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(sh["policy"], "alipay_password_reset");
+    // Different runs.
+    let (code, _, err) = regain(&["merge", &a[0], &b[1]]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&b[1]) && err.contains("seed differs"), "{err}");
+    // Twice.
+    let (code, _, err) = regain(&["merge", &a[0], &a[0], &a[1]]);
+    assert_eq!(code, 1);
+    assert!(err.contains("given twice"), "{err}");
+    // Damaged.
+    let text = std::fs::read_to_string(&a[1]).unwrap();
+    let cut = dir.join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let cut_s = cut.display().to_string();
+    let (code, _, err) = regain(&["merge", &a[0], &cut_s]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&cut_s) && err.contains("not a shard"), "{err}");
+    // Absurd numbers: no panic, a reason.
+    for (from, to) in [
+        (r#""of":2"#, r#""of":18446744073709551615"#),
+        (r#""index":2"#, r#""index":0"#),
+        (r#""n":"#, r#""n":1"#),
+    ] {
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, text.replacen(from, to, 1)).unwrap();
+        let bad_s = bad.display().to_string();
+        let (code, _, err) = regain(&["merge", &a[0], &bad_s]);
+        assert_eq!(code, 1, "{from}: {err}");
+        assert!(err.contains(&bad_s), "{err}");
+    }
+    // A report that is not a shard.
+    let (_, single, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--exact",
+        "--format",
+        "json",
+    ]);
+    assert!(single.starts_with(r#"{"schema":"regain.simulate/1""#));
+    let e = simulate::parse_shard(&single).unwrap_err();
+    assert!(e.to_string().contains("not a shard"), "{e}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    #[test]
+    fn parse_shard_never_panics(s in ".{0,200}", cut in 0usize..4000, byte in 0u8..128) {
+        let _ = simulate::parse_shard(&s);
+        let base = SHARD.get_or_init(|| {
+            let (_, files) = shard_files("fuzz", "70000", "9", 1);
+            std::fs::read_to_string(&files[0]).unwrap()
+        });
+        let mut b = base.clone().into_bytes();
+        let i = cut % b.len();
+        b[i] = byte;
+        if let Ok(t) = String::from_utf8(b) {
+            let _ = simulate::parse_shard(&t);
+        }
+        let _ = simulate::parse_shard(&base[..cut.min(base.len())]);
+    }
+}
+
+static SHARD: std::sync::OnceLock<String> = std::sync::OnceLock::new();

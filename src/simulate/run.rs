@@ -3,72 +3,143 @@
 //! generators, so results do not depend on the thread count; tallies are integers, so
 //! merging chunks (or shards) in any order gives the same totals.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use super::model::{Dist, Model};
-use super::{Prepared, Tally, CHUNK};
+use super::tally::{Kind, Outcome, Tally};
+use super::{Prepared, CHUNK};
+use crate::decision::DecisionKind;
+
+/// The generator of one chunk.
+pub(crate) type Rng = Xoshiro256PlusPlus;
 
 /// A uniform float in [0, 1).
 #[inline]
-fn unit(rng: &mut Xoshiro256PlusPlus) -> f64 {
+pub(crate) fn unit(rng: &mut Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 #[inline]
-fn below(rng: &mut Xoshiro256PlusPlus, n: u64) -> u64 {
+fn below(rng: &mut Rng, n: u64) -> u64 {
     // Lemire's multiply-shift; the tiny bias is irrelevant at these ranges.
-    ((rng.next_u64() as u128 * n as u128) >> 64) as u64
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
-fn sample(d: &Dist, rng: &mut Xoshiro256PlusPlus, values: &[i64]) -> i64 {
-    match d {
-        Dist::Const(v) => *v,
-        Dist::Bernoulli(p) => (unit(rng) < *p) as i64,
-        Dist::Uniform(a, b) => {
-            // `hi - lo + 1` in wrapping u64 arithmetic: exact for every lo ≤ hi, and 0 only
-            // for the full i64 range, where any 64 random bits will do.
-            let span = (b.wrapping_sub(*a) as u64).wrapping_add(1);
-            if span == 0 {
-                rng.next_u64() as i64
-            } else {
-                a.wrapping_add(below(rng, span) as i64)
+/// Sample one value of `d` (conditions read the values sampled so far).
+pub(crate) fn sample(d: &Dist, rng: &mut Rng, values: &[i64]) -> i64 {
+    let mut d = d;
+    // Conditionals are followed iteratively (a chain of `else` may be long).
+    loop {
+        match d {
+            Dist::Const(v) => return *v,
+            Dist::Bernoulli(p) => return i64::from(unit(rng) < *p),
+            Dist::Uniform(a, b) => {
+                // `hi - lo + 1` in wrapping u64 arithmetic: exact for every lo ≤ hi, and
+                // 0 only for the full i64 range, where any 64 random bits will do.
+                let span = (b.wrapping_sub(*a) as u64).wrapping_add(1);
+                return if span == 0 {
+                    rng.next_u64() as i64
+                } else {
+                    a.wrapping_add(below(rng, span) as i64)
+                };
             }
-        }
-        Dist::Weights(ws) => {
-            let mut x = unit(rng);
-            for (v, w) in ws {
-                if x < *w {
-                    return *v;
+            Dist::Weights(ws) => {
+                let mut x = unit(rng);
+                for (v, w) in ws {
+                    if x < *w {
+                        return *v;
+                    }
+                    x -= w;
                 }
-                x -= w;
+                return ws.last().map_or(0, |w| w.0);
             }
-            ws.last().map_or(0, |w| w.0)
-        }
-        Dist::Cond {
-            when,
-            then,
-            otherwise,
-        } => {
-            if when.eval(values) {
-                sample(then, rng, values)
-            } else {
-                sample(otherwise, rng, values)
+            Dist::Cond {
+                when,
+                then,
+                otherwise,
+            } => {
+                d = if when.eval(values) { then } else { otherwise };
             }
         }
     }
 }
 
 /// The chunk's generator: a SplitMix64-expanded seed from (seed, chunk index).
-pub(crate) fn chunk_rng(seed: u64, chunk: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn chunk_rng(seed: u64, chunk: u64) -> Rng {
     let mut z = seed ^ chunk.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
+}
+
+/// Pick a trial's segment by weight (`None` without segments).
+pub(crate) fn pick_segment(model: &Model, total: f64, rng: &mut Rng) -> Option<usize> {
+    let nseg = model.segments.len();
+    if nseg == 0 {
+        return None;
+    }
+    let mut x = unit(rng) * total;
+    for (i, sg) in model.segments.iter().enumerate() {
+        if x < sg.weight {
+            return Some(i);
+        }
+        x -= sg.weight;
+    }
+    Some(nseg - 1)
+}
+
+/// Sample every listed fact of a trial into `values`.
+pub(crate) fn sample_people(model: &Model, seg: Option<usize>, rng: &mut Rng, values: &mut [i64]) {
+    let overrides = seg
+        .and_then(|s| model.segments.get(s))
+        .map(|s| s.overrides.as_slice());
+    for (pos, (fact, dist)) in model.order.iter().enumerate() {
+        let d = overrides
+            .and_then(|o| o.get(pos))
+            .and_then(Option::as_ref)
+            .unwrap_or(dist);
+        let v = sample(d, rng, values);
+        if let Some(slot) = values.get_mut(fact.index()) {
+            *slot = v;
+        }
+    }
+}
+
+/// Run `body` over chunks `chunks` in parallel, folding per-worker accumulators in fixed
+/// batches (the number alive at once does not depend on the trials) and adding them in
+/// an order-independent way.
+pub(crate) fn batched<T: Send>(
+    chunks: std::ops::Range<u64>,
+    zero: &(dyn Fn() -> T + Sync),
+    add: &(dyn Fn(&mut T, &T) + Sync),
+    body: &(dyn Fn(u64, &mut T) + Sync),
+) -> T {
+    let batch = (rayon::current_num_threads() as u64 * 4).max(1);
+    let mut acc = zero();
+    let mut start = chunks.start;
+    while start < chunks.end {
+        let end = start.saturating_add(batch).min(chunks.end);
+        let part = (start..end)
+            .into_par_iter()
+            .fold(zero, |mut acc, c| {
+                body(c, &mut acc);
+                acc
+            })
+            .reduce(zero, |mut a, b| {
+                add(&mut a, &b);
+                a
+            });
+        add(&mut acc, &part);
+        start = end;
+    }
+    acc
+}
+
+/// Trials in chunk `c` of a `trials`-trial run.
+pub(crate) fn chunk_trials(c: u64, trials: u64) -> u64 {
+    CHUNK.min(trials.saturating_sub(c.saturating_mul(CHUNK)))
 }
 
 /// Run chunks `chunks` of a `trials`-trial run.
@@ -80,33 +151,17 @@ pub(crate) fn run_chunks(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Tally> {
     let zero = || prep.zero_tallies();
-    let add = |mut a: Vec<Tally>, b: Vec<Tally>| {
-        for (x, y) in a.iter_mut().zip(&b) {
+    let add = |a: &mut Vec<Tally>, b: &Vec<Tally>| {
+        for (x, y) in a.iter_mut().zip(b) {
             x.add(y);
         }
-        a
     };
-    // Batches of a fixed number of chunks, reduced in parallel and added to one
-    // accumulator: the number of tallies alive at once does not depend on the trials.
-    let batch = (rayon::current_num_threads() as u64 * 4).max(1);
-    let mut acc = zero();
-    let mut start = chunks.start;
-    while start < chunks.end {
-        let end = (start + batch).min(chunks.end);
-        let part = (start..end)
-            .into_par_iter()
-            .fold(zero, |mut acc, c| {
-                let first = c * CHUNK;
-                let n = CHUNK.min(trials.saturating_sub(first));
-                run_chunk(prep, seed, c, n, &mut acc);
-                progress(n);
-                acc
-            })
-            .reduce(zero, add);
-        acc = add(acc, part);
-        start = end;
-    }
-    acc
+    let body = |c: u64, acc: &mut Vec<Tally>| {
+        let n = chunk_trials(c, trials);
+        run_chunk(prep, seed, c, n, acc);
+        progress(n);
+    };
+    batched(chunks, &zero, &add, &body)
 }
 
 /// Run one chunk's trials, adding to `tallies` (total first, then one per segment).
@@ -115,76 +170,49 @@ fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [
     let mut rng = chunk_rng(seed, chunk);
     let mut values = prep.base_values.clone();
     let mut classes = vec![0u32; values.len()];
-    let nseg = model.segments.len();
     for _ in 0..n {
-        let seg = if nseg == 0 {
-            None
-        } else {
-            let mut x = unit(&mut rng) * prep.segment_total;
-            let mut s = nseg - 1;
-            for (i, sg) in model.segments.iter().enumerate() {
-                if x < sg.weight {
-                    s = i;
-                    break;
-                }
-                x -= sg.weight;
-            }
-            Some(s)
-        };
-        for (pos, (fact, dist)) in model.order.iter().enumerate() {
-            let d = seg
-                .and_then(|s| model.segments[s].overrides[pos].as_ref())
-                .unwrap_or(dist);
-            values[fact.index()] = sample(d, &mut rng, &values);
-        }
+        let seg = pick_segment(model, prep.segment_total, &mut rng);
+        sample_people(model, seg, &mut rng, &mut values);
         prep.engine.classify_into(&values, &mut classes);
-        let outcome = trial(prep, &values, &classes, &mut rng);
-        tallies[0].record(&outcome);
-        if let Some(s) = seg {
-            tallies[s + 1].record(&outcome);
-        }
+        let outcome = trial(prep, seg, &values, &classes, &mut rng);
+        record(tallies, seg, &outcome);
     }
 }
 
-impl Outcome {
-    /// A trial decided before anyone tried a path (deny, lockout).
-    fn settled(kind: u8) -> Outcome {
-        Outcome {
-            kind,
-            path: 0,
-            human: false,
-            time_s: 0,
-            takeovers: 0,
-        }
+/// Record a trial in the total and its segment's tally.
+pub(crate) fn record(tallies: &mut [Tally], seg: Option<usize>, o: &Outcome) {
+    if let Some(t) = tallies.first_mut() {
+        t.record(o);
+    }
+    if let Some(t) = seg.and_then(|s| tallies.get_mut(s + 1)) {
+        t.record(o);
     }
 }
 
-/// What happened in one trial.
-pub(crate) struct Outcome {
-    pub kind: u8, // 0 recovered, 1 failed, 2 lockout, 3 denied
-    pub path: usize,
-    pub human: bool,
-    pub time_s: u64,
-    pub takeovers: u64, // bit per attacker (up to 64)
-}
-
-fn trial(
+/// One trial of the owner and every attacker on the decision for `classes`.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "hot path: terminal, method, attacker and path indices come from the prepared tables built from this engine and model"
+)]
+pub(crate) fn trial(
     prep: &Prepared<'_>,
+    seg: Option<usize>,
     values: &[i64],
     classes: &[u32],
-    rng: &mut Xoshiro256PlusPlus,
+    rng: &mut Rng,
 ) -> Outcome {
     let model = prep.model;
     let Some(t) = prep.engine.terminal_of_classes(classes) else {
         // Cannot happen for sampled values inside their domains; count it as denied.
-        return Outcome::settled(3);
+        return Outcome::settled(Kind::Denied);
     };
     let term = &prep.terminals[t];
     match term.kind {
-        1 => return Outcome::settled(3),
-        2 => return Outcome::settled(2),
-        _ => {}
+        DecisionKind::Deny => return Outcome::settled(Kind::Denied),
+        DecisionKind::Lockout => return Outcome::settled(Kind::Lockout),
+        DecisionKind::Allow => {}
     }
+    let gives_up = prep.gives_up[seg.map_or(0, |s| s + 1)];
     // The owner.
     let mut time = 0u64;
     let mut human = false;
@@ -208,6 +236,10 @@ fn trial(
                 ok = false;
                 break;
             }
+        }
+        // A wait longer than the owner will sit out: the path is abandoned.
+        if ok && gives_up.is_some_and(|g| offer.wait_s > g) {
+            ok = false;
         }
         if ok {
             time = time.saturating_add(offer.wait_s);
@@ -238,12 +270,8 @@ fn trial(
             if !done {
                 continue;
             }
-            let notified = offer.wait_s > 0
-                && offer
-                    .notify
-                    .iter()
-                    .any(|m| prep.engine.policy().ir().methods[*m].requires.eval(values));
-            let stopped = notified && unit(rng) < att.stopped_when_notified;
+            let stop = prep.att_stop[ai][offer.path];
+            let stopped = prep.notified(offer, values) && unit(rng) < stop;
             if !stopped && ai < 64 {
                 takeovers |= 1 << ai;
             }
@@ -252,14 +280,14 @@ fn trial(
     }
     match recovered {
         Some(path) => Outcome {
-            kind: 0,
+            kind: Kind::Recovered,
             path,
             human,
             time_s: time,
             takeovers,
         },
         None => Outcome {
-            kind: 1,
+            kind: Kind::Failed,
             path: 0,
             human,
             time_s: 0,
