@@ -514,3 +514,141 @@ proptest::proptest! {
 }
 
 static SHARD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+#[test]
+fn stop_chance_by_wait_is_interpolated_in_log_time() {
+    use regain::simulate::model::Stop;
+    let t = Stop::Table(vec![(3600, 0.2), (86_400, 0.6), (7 * 86_400, 0.9)]);
+    assert_eq!(t.at(0), 0.0, "no wait: nothing can be stopped");
+    assert_eq!(t.at(1800), 0.2, "constant below the first length");
+    assert_eq!(t.at(30 * 86_400), 0.9, "constant beyond the last length");
+    assert!((t.at(86_400) - 0.6).abs() < 1e-12);
+    let twelve = 0.2 + 0.4 * (12f64.ln() / 24f64.ln());
+    assert!((t.at(12 * 3600) - twelve).abs() < 1e-12);
+    // In a simulation: one path, `wait 12h`, notify a usable method.
+    let policy = Policy::parse(
+        "policy t facts { a: bool } methods { x: possession requires a  k: knowledge }\n\
+         path p { steps k grants r wait 12h notify x }",
+    )
+    .unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let model = Model::from_yaml(
+        &policy,
+        "population: {facts: {a: 0.5}}\npeople: {k: {success: 1}}\nattackers: {eve: {methods: {k: 1.0}, stopped_when_notified: {1h: 0.2, 1d: 0.6, 7d: 0.9}}}\n",
+    )
+    .unwrap();
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+    // Notified only when `a` holds (x usable).
+    let want = 0.5 * (1.0 - twelve) + 0.5;
+    let got = ex["attackers"]["eve"]["takeover"]["share"]
+        .as_f64()
+        .unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    let mc = serde_json::to_value(
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 200_000,
+                seed: 3,
+                threads: 1,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    within(&mc, &ex, &["attackers", "eve", "takeover"]);
+    // Bad tables name their location.
+    for (bad, msg) in [
+        ("{1h: 1.5}", "outside [0, 1]"),
+        ("{1x: 0.5}", "not a duration"),
+        ("{}", "empty table"),
+        ("{0s: 0.5}", "longer than 0s"),
+    ] {
+        let yaml = format!(
+            "population: {{facts: {{a: 0.5}}}}\npeople: {{k: {{success: 1}}}}\nattackers: {{eve: {{methods: {{k: 1.0}}, stopped_when_notified: {bad}}}}}\n"
+        );
+        let e = Model::from_yaml(&policy, &yaml).unwrap_err();
+        assert!(
+            e.location
+                .starts_with("attackers.eve.stopped_when_notified"),
+            "{e}"
+        );
+        assert!(e.message.contains(msg), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn owners_give_up_on_waits_longer_than_they_sit_out() {
+    // p1 waits 4d; p2 has no wait. `hurry` gives up after 3d (top level), `patient`
+    // after 7d (its own).
+    let policy = Policy::parse(
+        "policy t methods { k: knowledge  m: possession }\n\
+         path p1 { steps k grants r wait 4d }\npath p2 { steps m grants r }",
+    )
+    .unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let model = Model::from_yaml(
+        &policy,
+        "population: {facts: {}, segments: [{name: hurry, weight: 1}, {name: patient, weight: 1, owner: {gives_up_after: 7d}}]}\n\
+         owner: {gives_up_after: 3d}\npeople: {k: {success: 0.5, time: 1m}, m: {success: 0.8, time: 2m}}\n",
+    )
+    .unwrap();
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+    let get = |v: &Value, p: &[&str]| {
+        let mut x = v;
+        for k in p {
+            x = &x[*k];
+        }
+        x.as_f64().unwrap()
+    };
+    let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    // hurry: p1 completed or not, it is abandoned; p2 succeeds with 0.8.
+    close(
+        get(
+            &ex,
+            &["segments", "hurry", "outcomes", "recovered", "share"],
+        ),
+        0.8,
+    );
+    close(get(&ex, &["segments", "hurry", "by_path", "p1"]), 0.0);
+    // patient: p1 0.5, else p2 0.5 * 0.8.
+    close(
+        get(
+            &ex,
+            &["segments", "patient", "outcomes", "recovered", "share"],
+        ),
+        0.9,
+    );
+    close(get(&ex, &["outcomes", "recovered", "share"]), 0.85);
+    close(get(&ex, &["by_path", "p1"]), 0.25);
+    close(get(&ex, &["by_path", "p2"]), 0.6);
+    // Time: hurry via p2 = 1m + 2m; patient via p1 = 1m + 4d, via p2 = 3m.
+    let mass = 0.5 * 0.8 * 180.0 + 0.5 * (0.5 * (60.0 + 345_600.0) + 0.4 * 180.0);
+    close(get(&ex, &["time_to_recover_s", "mean"]), mass / 0.85);
+    let mc = serde_json::to_value(
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 200_000,
+                seed: 8,
+                threads: 0,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for seg in ["hurry", "patient"] {
+        within(&mc, &ex, &["segments", seg, "outcomes", "recovered"]);
+        within(&mc, &ex, &["segments", seg, "outcomes", "failed"]);
+    }
+    let m = get(&mc, &["time_to_recover_s", "mean"]);
+    assert!((m - mass / 0.85).abs() / (mass / 0.85) < 0.02, "{m}");
+    let e = Model::from_yaml(&policy, "population: {facts: {}}\nowner: {gives_up_after: soon}\npeople: {k: {success: 1}, m: {success: 1}}\n").unwrap_err();
+    assert_eq!(e.location, "owner.gives_up_after", "{e}");
+}
