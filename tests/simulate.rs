@@ -652,3 +652,123 @@ fn owners_give_up_on_waits_longer_than_they_sit_out() {
     let e = Model::from_yaml(&policy, "population: {facts: {}}\nowner: {gives_up_after: soon}\npeople: {k: {success: 1}, m: {success: 1}}\n").unwrap_err();
     assert_eq!(e.location, "owner.gives_up_after", "{e}");
 }
+
+fn no_wait_variant() -> String {
+    let dir = std::env::temp_dir().join(format!("regain-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::fs::read_to_string("policies/alipay.regain").unwrap();
+    assert!(src.contains("  wait 24h\n"));
+    let f = dir.join("alipay_nowait.regain");
+    std::fs::write(&f, src.replace("  wait 24h\n", "")).unwrap();
+    f.display().to_string()
+}
+
+fn all_shares(v: &Value, out: &mut Vec<(String, Value)>, at: String) {
+    if let Some(o) = v.as_object() {
+        if o.contains_key("share") {
+            out.push((at, v.clone()));
+            return;
+        }
+        for (k, x) in o {
+            all_shares(x, out, format!("{at}.{k}"));
+        }
+    }
+}
+
+#[test]
+fn comparing_a_policy_with_itself_changes_nothing() {
+    for exact_flag in [false, true] {
+        let mut args = vec![
+            "simulate",
+            "policies/alipay.regain",
+            "--compare",
+            "policies/alipay.regain",
+            "--trials",
+            "70000",
+            "--format",
+            "json",
+            "--quiet",
+        ];
+        if exact_flag {
+            args.push("--exact");
+        }
+        let (code, out, err) = regain(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.starts_with(r#"{"schema":"regain.simulate/1","old":"#),
+            "{out}"
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["old"], v["new"]);
+        let mut shares = Vec::new();
+        all_shares(&v["difference"], &mut shares, String::new());
+        // outcomes 4 + human 1 + paths 5 + attackers 3, whole and per segment (3).
+        assert_eq!(shares.len(), 13 * 4, "{shares:?}");
+        for (at, s) in shares {
+            assert_eq!(s["share"], 0.0, "{at}");
+            assert_eq!(s["ci95"], serde_json::json!([0.0, 0.0]), "{at}");
+        }
+    }
+}
+
+#[test]
+fn removing_a_wait_raises_a_notified_attackers_takeover() {
+    let new = no_wait_variant();
+    let (code, out, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--compare",
+        &new,
+        "--trials",
+        "200000",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let d = &v["difference"]["attackers"]["sim_swapper"]["takeover"];
+    assert!(d["share"].as_f64().unwrap() > 0.0, "{d}");
+    assert!(d["ci95"][0].as_f64().unwrap() > 0.0, "{d}");
+    // The owner's figures do not move: the same people, the same paths.
+    assert_eq!(v["difference"]["outcomes"]["recovered"]["share"], 0.0);
+    // Exact: the difference is exactly new − old, inside the paired interval.
+    let (code, out, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--compare",
+        &new,
+        "--exact",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    let take = |r: &Value| {
+        r["attackers"]["sim_swapper"]["takeover"]["share"]
+            .as_f64()
+            .unwrap()
+    };
+    let de = e["difference"]["attackers"]["sim_swapper"]["takeover"]["share"]
+        .as_f64()
+        .unwrap();
+    assert!((de - (take(&e["new"]) - take(&e["old"]))).abs() < 1e-15);
+    assert!(de > 0.0);
+    let [lo, hi] = [
+        d["ci95"][0].as_f64().unwrap(),
+        d["ci95"][1].as_f64().unwrap(),
+    ];
+    assert!(
+        lo - (hi - lo) * 0.5 <= de && de <= hi + (hi - lo) * 0.5,
+        "{de} vs [{lo}, {hi}]"
+    );
+    let (code, out, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--compare",
+        &new,
+        "--exact",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out.replace(&new, "NEW"));
+}

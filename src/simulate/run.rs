@@ -270,8 +270,11 @@ pub(crate) fn trial(
             if !done {
                 continue;
             }
+            // Drawn whether or not anyone is notified, so that two versions of a policy
+            // compared on the same stream stay aligned (common random numbers).
+            let u = unit(rng);
             let stop = prep.att_stop[ai][offer.path];
-            let stopped = prep.notified(offer, values) && unit(rng) < stop;
+            let stopped = u < stop && prep.notified(offer, values);
             if !stopped && ai < 64 {
                 takeovers |= 1 << ai;
             }
