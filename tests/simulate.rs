@@ -772,3 +772,126 @@ fn removing_a_wait_raises_a_notified_attackers_takeover() {
     assert_eq!(code, 0);
     insta::assert_snapshot!(out.replace(&new, "NEW"));
 }
+
+#[test]
+fn sweeping_the_wait_trades_takeover_for_owner_failure() {
+    let (code, out, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--exact",
+        "--set",
+        "carrier.wait=1h,24h,72h,7d",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(r#"{"schema":"regain.simulate/1","rows":"#),
+        "{out}"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[2]["set"]["carrier.wait"], "72h");
+    let fig = |r: &Value, p: &[&str]| {
+        let mut x = &r["report"];
+        for k in p {
+            x = &x[*k];
+        }
+        x.as_f64().unwrap()
+    };
+    let take: Vec<f64> = rows
+        .iter()
+        .map(|r| fig(r, &["attackers", "sim_swapper", "takeover", "share"]))
+        .collect();
+    let failed: Vec<f64> = rows
+        .iter()
+        .map(|r| fig(r, &["outcomes", "failed", "share"]))
+        .collect();
+    let time: Vec<f64> = rows
+        .iter()
+        .map(|r| fig(r, &["time_to_recover_s", "mean"]))
+        .collect();
+    assert!(take.windows(2).all(|w| w[1] < w[0]), "{take:?}");
+    // Up to 72h everyone waits (longer, so later); beyond the owners' 5 days they give up.
+    assert!(time[..3].windows(2).all(|w| w[1] > w[0]), "{time:?}");
+    assert!(failed[..3].windows(2).all(|w| w[1] == w[0]), "{failed:?}");
+    assert!(failed[3] > failed[2], "{failed:?}");
+    for r in rows {
+        assert!(r["pareto"].is_boolean());
+    }
+    let (code, out, _) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--exact",
+        "--set",
+        "carrier.wait=1h,24h,72h,7d",
+        "--set",
+        "support.step1.count=1,2",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn monte_carlo_sweeps_use_the_same_people_for_every_row() {
+    let (code, out, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--trials",
+        "70000",
+        "--seed",
+        "4",
+        "--set",
+        "carrier.wait=1h,7d",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let (a, b) = (&rows[0]["report"], &rows[1]["report"]);
+    assert_eq!(
+        (a["trials"].as_u64(), a["seed"].as_u64()),
+        (Some(70000), Some(4))
+    );
+    // A wait changes no decision: the same people give the same lockouts.
+    assert_eq!(a["outcomes"]["lockout"], b["outcomes"]["lockout"]);
+    assert_ne!(a["outcomes"]["failed"], b["outcomes"]["failed"]);
+}
+
+#[test]
+fn bad_settings_are_usage_errors_that_help() {
+    for (set, msg) in [
+        ("carrer.wait=1h", "did you mean `carrier`"),
+        ("carrier.step3.count=1", "has 2 step(s)"),
+        ("carrier.step1.count=1", "not `any N of"),
+        ("carrier.step2.count=0,4", "from 1 to 3"),
+        ("carrier.wait=2w", "not a duration"),
+        ("carrier.wiat=1h", "did you mean `wait`"),
+        ("carrier", "expected `NAME.wait"),
+        ("carrier.wait=1h,1h", "listed twice"),
+    ] {
+        let (code, _, err) = regain(&[
+            "simulate",
+            "policies/alipay.regain",
+            "--exact",
+            "--set",
+            set,
+        ]);
+        assert_eq!(code, 64, "{set}: {err}");
+        assert!(err.contains(msg), "{set}: {err}");
+    }
+    let (code, _, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--set",
+        "carrier.wait=1h",
+        "--set",
+        "carrier.wait=2h",
+    ]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("set twice"), "{err}");
+}

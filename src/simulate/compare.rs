@@ -282,17 +282,19 @@ pub fn compare(
 
 fn run_pair_chunk(pair: &Pair<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [PairTally]) {
     let (op, np) = (&pair.old, &pair.new);
-    let mut rng = chunk_rng(seed, chunk);
+    let mut people = chunk_rng(seed, chunk);
+    let mut rng = chunk_rng(seed ^ run::BEHAVIOUR, chunk);
+    let mut extra = chunk_rng(seed ^ run::EXTRA, chunk);
     let mut ov = op.base_values.clone();
     let mut nv = np.base_values.clone();
     let mut oc = vec![0u32; ov.len()];
     let mut nc = vec![0u32; nv.len()];
     let (mut ob, mut nb) = (Vec::new(), Vec::new());
     for _ in 0..n {
-        let seg = pick_segment(op.model, op.segment_total, &mut rng);
-        sample_people(op.model, seg, &mut rng, &mut ov);
+        let seg = pick_segment(op.model, op.segment_total, &mut people);
+        sample_people(op.model, seg, &mut people, &mut ov);
         op.engine.classify_into(&ov, &mut oc);
-        // NEW acts on the same random stream as OLD from here on.
+        // NEW acts on the same behaviour stream as OLD in this trial.
         let mut rng2 = rng.clone();
         let o_old = run::trial(op, seg, &ov, &oc, &mut rng);
         let overrides = seg
@@ -306,7 +308,7 @@ fn run_pair_chunk(pair: &Pair<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut 
                         .and_then(|o| o.get(pos))
                         .and_then(Option::as_ref)
                         .unwrap_or(dist);
-                    sample(d, &mut rng2, &nv)
+                    sample(d, &mut extra, &nv)
                 }
             };
             if let Some(slot) = nv.get_mut(fact.index()) {

@@ -74,6 +74,13 @@ pub(crate) fn chunk_rng(seed: u64, chunk: u64) -> Rng {
     Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
 }
 
+/// Salts of a chunk's other streams: the people are drawn from the chunk's own stream,
+/// what they and the attackers do from the behaviour stream, so that every version of a
+/// policy (sweep rows, `--compare`) meets the same people whatever happens in the trials.
+pub(crate) const BEHAVIOUR: u64 = 0x5EED_0000_BEAF_0001;
+/// The stream of facts that only the newer version of a compared policy has.
+pub(crate) const EXTRA: u64 = 0x5EED_0000_BEAF_0002;
+
 /// Pick a trial's segment by weight (`None` without segments).
 pub(crate) fn pick_segment(model: &Model, total: f64, rng: &mut Rng) -> Option<usize> {
     let nseg = model.segments.len();
@@ -167,12 +174,13 @@ pub(crate) fn run_chunks(
 /// Run one chunk's trials, adding to `tallies` (total first, then one per segment).
 fn run_chunk(prep: &Prepared<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut [Tally]) {
     let model: &Model = prep.model;
-    let mut rng = chunk_rng(seed, chunk);
+    let mut people = chunk_rng(seed, chunk);
+    let mut rng = chunk_rng(seed ^ BEHAVIOUR, chunk);
     let mut values = prep.base_values.clone();
     let mut classes = vec![0u32; values.len()];
     for _ in 0..n {
-        let seg = pick_segment(model, prep.segment_total, &mut rng);
-        sample_people(model, seg, &mut rng, &mut values);
+        let seg = pick_segment(model, prep.segment_total, &mut people);
+        sample_people(model, seg, &mut people, &mut values);
         prep.engine.classify_into(&values, &mut classes);
         let outcome = trial(prep, seg, &values, &classes, &mut rng);
         record(tallies, seg, &outcome);

@@ -259,3 +259,51 @@ pub fn sweep(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::report::{AttackerFigures, Figures, Outcomes, Share, TimeToRecover};
+
+    fn report(rec: f64, take: f64, mean: Option<f64>) -> Report {
+        let s = Share::exact;
+        Report {
+            schema: SCHEMA.into(),
+            policy: "p".into(),
+            exact: true,
+            seed: None,
+            figures: Figures {
+                trials: None,
+                outcomes: Outcomes {
+                    recovered: s(rec),
+                    failed: s(1.0 - rec),
+                    lockout: s(0.0),
+                    denied: s(0.0),
+                },
+                by_path: Named(Vec::new()),
+                human_review_load: s(0.1),
+                time_to_recover_s: TimeToRecover {
+                    mean,
+                    p50: None,
+                    p95: None,
+                },
+                attackers: Named(vec![("eve".into(), AttackerFigures { takeover: s(take) })]),
+            },
+            segments: Named(Vec::new()),
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn pareto_front_keeps_only_undominated_rows() {
+        let a = report(0.9, 0.1, Some(100.0));
+        let b = report(0.8, 0.1, Some(100.0)); // worse recovery, nothing better
+        let c = report(0.8, 0.05, Some(100.0)); // trades recovery for takeover
+        let d = report(0.9, 0.1, Some(100.0)); // equal to a: neither dominates
+        let e = report(0.9, 0.1, None); // nobody recovered time: worst
+        assert_eq!(
+            pareto(&[&a, &b, &c, &d, &e]),
+            vec![true, false, true, true, false]
+        );
+    }
+}
