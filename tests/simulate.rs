@@ -157,7 +157,17 @@ fn monte_carlo_falls_inside_the_exact_figures() {
         );
         assert!((m - e).abs() / e < 0.02, "{name}: mean time {m} vs {e}");
         for s in &model.segments {
-            within(&mc, &ex, &["segments", &s.name, "outcomes", "recovered"]);
+            for k in ["recovered", "failed", "lockout", "denied"] {
+                within(&mc, &ex, &["segments", &s.name, "outcomes", k]);
+            }
+            within(&mc, &ex, &["segments", &s.name, "human_review_load"]);
+            for a in model.attackers.iter() {
+                within(
+                    &mc,
+                    &ex,
+                    &["segments", &s.name, "attackers", &a.name, "takeover"],
+                );
+            }
         }
     }
 }
@@ -894,4 +904,306 @@ fn bad_settings_are_usage_errors_that_help() {
     ]);
     assert_eq!(code, 64, "{err}");
     assert!(err.contains("set twice"), "{err}");
+}
+
+/// Like [`within`], with `k` half-widths of slack (many figures from one seed).
+fn within_k(mc: &Value, ex: &Value, path: &[&str], k: f64, what: &str) {
+    let get = |v: &Value| {
+        let mut x = v;
+        for p in path {
+            x = &x[*p];
+        }
+        x.clone()
+    };
+    let (m, e) = (get(mc), get(ex));
+    let share = e["share"].as_f64().unwrap();
+    let lo = m["ci95"][0].as_f64().unwrap();
+    let hi = m["ci95"][1].as_f64().unwrap();
+    let slack = (hi - lo) * 0.5 * k + 1e-9;
+    assert!(
+        share >= lo - slack && share <= hi + slack,
+        "{what} {path:?}: exact {share} vs [{lo}, {hi}]"
+    );
+}
+
+/// A random model for a policy: conditional facts, two segments with overrides, people
+/// for every method, two attackers with stop tables, an owner who gives up.
+fn random_model(ir: &regain::Ir, seed: u64, conditionals: usize) -> String {
+    use regain::check::ir::FactType;
+    let mut r = common::Rng::new(seed);
+    let dist = |r: &mut common::Rng, ty: &FactType| -> String {
+        match ty {
+            FactType::Bool => format!("{:.3}", r.below(1000) as f64 / 1000.0),
+            FactType::Int { lo, hi } => {
+                if r.chance(0.5) {
+                    let a = r.range(*lo, *hi);
+                    let b = r.range(a, *hi);
+                    format!("{{uniform: [{a}, {b}]}}")
+                } else {
+                    let ws: Vec<String> = (0..3)
+                        .map(|_| r.range(*lo, *hi))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .map(|v| format!("{v}: {}", 1 + r.below(9)))
+                        .collect();
+                    format!("{{weights: {{{}}}}}", ws.join(", "))
+                }
+            }
+            FactType::Enum(vs) => {
+                let ws: Vec<String> = vs
+                    .iter()
+                    .filter_map(|v| {
+                        r.chance(0.7)
+                            .then(|| format!("\"{v}\": {}", 1 + r.below(9)))
+                    })
+                    .collect();
+                if ws.is_empty() {
+                    format!("\"{}\"", vs[0])
+                } else {
+                    format!("{{weights: {{{}}}}}", ws.join(", "))
+                }
+            }
+        }
+    };
+    let mut facts = String::new();
+    let mut left = conditionals;
+    for (i, f) in ir.facts.iter().enumerate() {
+        let d = if i > 0 && left > 0 && r.chance(0.5) {
+            left -= 1;
+            let j = r.below(i as u64) as usize;
+            let g = &ir.facts[j];
+            let when = match &g.ty {
+                FactType::Bool => g.name.clone(),
+                FactType::Int { lo, hi } => format!("{} >= {}", g.name, r.range(*lo, *hi)),
+                FactType::Enum(vs) => {
+                    format!("{} == {}", g.name, vs[r.below(vs.len() as u64) as usize])
+                }
+            };
+            format!(
+                "{{when: \"{when}\", then: {}, else: {}}}",
+                dist(&mut r, &f.ty),
+                dist(&mut r, &f.ty)
+            )
+        } else {
+            dist(&mut r, &f.ty)
+        };
+        facts.push_str(&format!("    {}: {d}\n", f.name));
+    }
+    let mut segs = String::new();
+    if !ir.facts.is_empty() {
+        for s in 0..2 {
+            let f = &ir.facts[r.below(ir.facts.len() as u64) as usize];
+            segs.push_str(&format!(
+                "    - {{name: s{s}, weight: {}, facts: {{{}: {}}}{}}}\n",
+                1 + r.below(5),
+                f.name,
+                dist(&mut r, &f.ty),
+                if s == 1 {
+                    ", owner: {gives_up_after: 1d}"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    let people: Vec<String> = ir
+        .methods
+        .iter()
+        .map(|m| {
+            format!(
+                "  {}: {{success: {:.2}, time: {}m}}\n",
+                m.name,
+                r.below(100) as f64 / 100.0,
+                r.below(60)
+            )
+        })
+        .collect();
+    let attackers: Vec<String> = (0..2)
+        .map(|a| {
+            let ms: Vec<String> = ir
+                .methods
+                .iter()
+                .filter_map(|m| {
+                    r.chance(0.6)
+                        .then(|| format!("{}: {:.2}", m.name, r.below(100) as f64 / 100.0))
+                })
+                .collect();
+            format!(
+                "  a{a}: {{methods: {{{}}}, stopped_when_notified: {{1h: {:.2}, 2d: {:.2}}}}}\n",
+                ms.join(", "),
+                r.below(50) as f64 / 100.0,
+                0.5 + r.below(50) as f64 / 100.0
+            )
+        })
+        .collect();
+    let segments = if segs.is_empty() {
+        String::new()
+    } else {
+        format!("  segments:\n{segs}")
+    };
+    format!(
+        "population:\n  facts:\n{facts}{segments}owner: {{gives_up_after: {}h}}\npeople:\n{}attackers:\n{}",
+        24 + r.below(72),
+        people.concat(),
+        attackers.concat()
+    )
+}
+
+#[test]
+fn exact_agrees_with_monte_carlo_on_generated_policies_and_models() {
+    let mut checked = 0;
+    for seed in 0..40u64 {
+        let g = common::policy(seed, 4);
+        let Ok(policy) = Policy::parse(&g.source) else {
+            continue;
+        };
+        let engine = Engine::new(&policy).unwrap();
+        let yaml = random_model(policy.ir(), seed, usize::MAX);
+        let model = Model::from_yaml(&policy, &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+        let mc = serde_json::to_value(
+            simulate::simulate(
+                &engine,
+                &model,
+                Options {
+                    trials: 100_000,
+                    seed,
+                    threads: 0,
+                    shard: None,
+                },
+                &|_| {},
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let what = format!("seed {seed}\n{}\n{yaml}", g.source);
+        let mut scopes: Vec<Vec<&str>> = vec![vec![]];
+        for s in &model.segments {
+            scopes.push(vec!["segments", s.name.as_str()]);
+        }
+        for scope in &scopes {
+            let at = |rest: &[&'static str]| {
+                let mut p = scope.clone();
+                p.extend_from_slice(rest);
+                p
+            };
+            for k in ["recovered", "failed", "lockout", "denied"] {
+                within_k(&mc, &ex, &at(&["outcomes", k]), 1.4, &what);
+            }
+            within_k(&mc, &ex, &at(&["human_review_load"]), 1.4, &what);
+            for a in ["a0", "a1"] {
+                let mut p = at(&["attackers"]);
+                p.extend([a, "takeover"]);
+                within_k(&mc, &ex, &p, 1.4, &what);
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} generated policies checked");
+}
+
+#[test]
+fn exact_hand_computed_with_a_conditional_fact_and_segments() {
+    // `n` depends on `a`; segment s2 overrides `a`. y is usable iff n >= 5; x iff a.
+    let policy = Policy::parse(
+        "policy t facts { a: bool  n: int 0..9 }\n\
+         methods { x: possession requires a  y: knowledge requires n >= 5 }\n\
+         path p { steps any 1 of (x, y) grants r }",
+    )
+    .unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let model = Model::from_yaml(
+        &policy,
+        "population:\n  facts:\n    a: 0.5\n    n: {when: a, then: 7, else: {uniform: [0, 9]}}\n  segments:\n    - {name: s1, weight: 3}\n    - {name: s2, weight: 1, facts: {a: 0.9}}\n\
+         people: {x: {success: 1}, y: {success: 1}}\nattackers: {eve: {methods: {y: 0.5}}}\n",
+    )
+    .unwrap();
+    // P(some method usable) = P(a) + P(not a) * P(n >= 5 | not a) = pa + (1 - pa) / 2.
+    let s1 = 0.5 + 0.5 * 0.5;
+    let s2 = 0.9 + 0.1 * 0.5;
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+    let f = |p: &[&str]| {
+        let mut x = &ex;
+        for k in p {
+            x = &x[*k];
+        }
+        x.as_f64().unwrap()
+    };
+    let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    close(f(&["segments", "s1", "outcomes", "recovered", "share"]), s1);
+    close(f(&["segments", "s2", "outcomes", "recovered", "share"]), s2);
+    close(
+        f(&["outcomes", "recovered", "share"]),
+        0.75 * s1 + 0.25 * s2,
+    );
+    close(
+        f(&["outcomes", "lockout", "share"]),
+        1.0 - (0.75 * s1 + 0.25 * s2),
+    );
+    // eve passes y when it is usable (n >= 5, i.e. a, or half of not a), half the time.
+    close(
+        f(&["attackers", "eve", "takeover", "share"]),
+        0.5 * (0.75 * s1 + 0.25 * s2),
+    );
+    // The mixture: segments × cells of `a` (the only fact a condition tests).
+    let mix = simulate::mixture(&model, &engine).unwrap();
+    assert_eq!(mix.components.len(), 4);
+    close(mix.components.iter().map(|c| c.weight).sum(), 1.0);
+    let n = policy.ir().fact_id("n").unwrap().index();
+    let a = policy.ir().fact_id("a").unwrap().index();
+    for c in &mix.components {
+        // Given a: n = 7 (class n >= 5); given not a: uniform, half each side.
+        let want = if c.class_probs[a][1] == 1.0 {
+            vec![0.0, 1.0]
+        } else {
+            vec![0.5, 0.5]
+        };
+        assert_eq!(c.class_probs[n], want, "{c:?}");
+        let t: f64 = simulate::Mixture::terminal_probs(&engine, c).iter().sum();
+        close(t, 1.0);
+    }
+}
+
+#[test]
+fn exact_does_not_enumerate_the_product_of_classes() {
+    // 100 paths over 64 facts: far more class combinations than could be enumerated.
+    let src = common::shared::generated(100, 64, 3);
+    let policy = Policy::parse(&src).unwrap();
+    let engine = Engine::new(&policy).unwrap();
+    let ir = policy.ir();
+    let combos: f64 = engine
+        .graph()
+        .classes()
+        .iter()
+        .map(|c| c.count() as f64)
+        .product();
+    assert!(combos > 1e15, "{combos}");
+    let yaml = random_model(ir, 3, 4);
+    let model = Model::from_yaml(&policy, &yaml).unwrap();
+    let t = std::time::Instant::now();
+    let ex = serde_json::to_value(exact(&engine, &model).unwrap()).unwrap();
+    assert!(t.elapsed().as_secs() < 60, "{:?}", t.elapsed());
+    let total: f64 = ["recovered", "failed", "lockout", "denied"]
+        .iter()
+        .map(|k| ex["outcomes"][k]["share"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    let mc = serde_json::to_value(
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 100_000,
+                seed: 3,
+                threads: 0,
+                shard: None,
+            },
+            &|_| {},
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for k in ["recovered", "failed", "lockout", "denied"] {
+        within_k(&mc, &ex, &["outcomes", k], 1.4, "bank-sized");
+    }
 }

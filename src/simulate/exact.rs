@@ -22,7 +22,7 @@ use crate::graph::compile::TERMINAL;
 use crate::Engine;
 
 /// The most mixture components `--exact` builds.
-pub const MAX_COMPONENTS: usize = 2_000_000;
+pub const MAX_COMPONENTS: usize = 100_000;
 
 /// One product measure of the population mixture.
 #[derive(Clone, Debug, PartialEq)]
@@ -308,7 +308,7 @@ pub fn mixture(model: &Model, engine: &Engine) -> Result<Mixture, SimError> {
                 }
                 if next.len() + components.len() > MAX_COMPONENTS {
                     return Err(SimError::TooLarge(format!(
-                        "the model's conditions split the population into more than {MAX_COMPONENTS} parts; simplify the `when` conditions or use Monte-Carlo"
+                        "--exact: the model's `when` conditions (and the notify methods' `requires`) split the population into more than {MAX_COMPONENTS} parts; condition on fewer facts, or use Monte-Carlo"
                     )));
                 }
             }
