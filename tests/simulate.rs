@@ -950,13 +950,12 @@ fn random_model(ir: &regain::Ir, seed: u64, conditionals: usize) -> String {
                 }
             }
             FactType::Enum(vs) => {
-                let ws: Vec<String> = vs
-                    .iter()
-                    .filter_map(|v| {
-                        r.chance(0.7)
-                            .then(|| format!("\"{v}\": {}", 1 + r.below(9)))
-                    })
-                    .collect();
+                let mut ws: Vec<String> = Vec::new();
+                for v in vs {
+                    if r.chance(0.7) {
+                        ws.push(format!("\"{v}\": {}", 1 + r.below(9)));
+                    }
+                }
                 if ws.is_empty() {
                     format!("\"{}\"", vs[0])
                 } else {
@@ -1020,14 +1019,12 @@ fn random_model(ir: &regain::Ir, seed: u64, conditionals: usize) -> String {
         .collect();
     let attackers: Vec<String> = (0..2)
         .map(|a| {
-            let ms: Vec<String> = ir
-                .methods
-                .iter()
-                .filter_map(|m| {
-                    r.chance(0.6)
-                        .then(|| format!("{}: {:.2}", m.name, r.below(100) as f64 / 100.0))
-                })
-                .collect();
+            let mut ms: Vec<String> = Vec::new();
+            for m in &ir.methods {
+                if r.chance(0.6) {
+                    ms.push(format!("{}: {:.2}", m.name, r.below(100) as f64 / 100.0));
+                }
+            }
             format!(
                 "  a{a}: {{methods: {{{}}}, stopped_when_notified: {{1h: {:.2}, 2d: {:.2}}}}}\n",
                 ms.join(", "),

@@ -134,8 +134,8 @@ impl<'a> Pair<'a> {
         }
         out.push(o.human);
         let via = (o.kind == Kind::Recovered).then(|| match path_map {
-            Some(m) => m.get(o.path).copied().unwrap_or(usize::MAX),
-            None => o.path,
+            Some(m) => m.get(o.path.index()).copied().unwrap_or(usize::MAX),
+            None => o.path.index(),
         });
         out.extend((0..self.paths.len()).map(|p| via == Some(p)));
         out.extend((0..self.old.attacker_names.len()).map(|a| o.takeovers >> a & 1 == 1));

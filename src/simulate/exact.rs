@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use super::model::{Dist, Model};
 use super::report::{AttackerFigures, Figures, Named, Outcomes, Report, Share, TimeToRecover};
 use super::{Prepared, SimError, SimTerminal};
-use crate::check::ir::{Cond, FactType, Test};
+use crate::check::ir::{Cond, FactType, PathId, Test};
 use crate::decision::DecisionKind;
 use crate::graph::classes::Classes;
 use crate::graph::compile::TERMINAL;
@@ -436,7 +436,7 @@ impl Acc {
 /// attempted), E[time · 1{recovered}].
 #[derive(Clone, Debug)]
 struct Owner {
-    rec: Vec<(usize, f64)>,
+    rec: Vec<(PathId, f64)>,
     fail: f64,
     human: f64,
     time_mass: f64,
@@ -456,7 +456,7 @@ fn add_buckets(a: &mut Buckets, b: &Buckets) {
 fn step_outcomes(
     prep: &Prepared<'_>,
     needed: usize,
-    methods: &[usize],
+    methods: &[crate::check::ir::MethodId],
     enter: Buckets,
 ) -> (Buckets, Buckets) {
     // states[k] = buckets with k successes so far (k < needed).
@@ -468,14 +468,14 @@ fn step_outcomes(
     for m in methods {
         let person = prep
             .people
-            .get(*m)
+            .get(m.index())
             .copied()
             .unwrap_or(super::model::Person {
                 success: 0.0,
                 time_s: 0,
             });
         let (p, t) = (person.success, person.time_s as f64);
-        let hm = prep.model.human.get(*m).copied().unwrap_or(false);
+        let hm = prep.model.human.get(m.index()).copied().unwrap_or(false);
         let mut next: Vec<Buckets> = vec![[(0.0, 0.0); 2]; needed.max(1)];
         for (k, st) in states.iter().enumerate() {
             for (h, (pr, tm)) in st.iter().enumerate() {
@@ -574,13 +574,13 @@ fn takeover(prep: &Prepared<'_>, term: &SimTerminal, notified: &[bool], a: usize
                 at_least(
                     *needed,
                     ms.iter()
-                        .map(|m| att.success.get(*m).copied().unwrap_or(0.0)),
+                        .map(|m| att.success.get(m.index()).copied().unwrap_or(0.0)),
                 )
             })
             .product();
-        let stop = if notified.get(offer.path).copied().unwrap_or(false) {
+        let stop = if notified.get(offer.path.index()).copied().unwrap_or(false) {
             stops
-                .and_then(|s| s.get(offer.path))
+                .and_then(|s| s.get(offer.path.index()))
                 .copied()
                 .unwrap_or(0.0)
         } else {
@@ -633,7 +633,7 @@ pub(crate) fn exact_acc(engine: &Engine, model: &Model) -> Result<Vec<Acc>, SimE
                     acc.outcomes[0] += p * rec;
                     acc.outcomes[1] += p * o.fail;
                     for (path, r) in &o.rec {
-                        if let Some(x) = acc.by_path.get_mut(*path) {
+                        if let Some(x) = acc.by_path.get_mut(path.index()) {
                             *x += p * r;
                         }
                     }

@@ -23,7 +23,7 @@ mod run;
 pub mod sweep;
 mod tally;
 
-use crate::check::ir::MethodId;
+use crate::check::ir::{MethodId, PathId};
 use crate::decision::DecisionKind;
 use crate::Engine;
 pub use exact::{exact, mixture, Component, Mixture};
@@ -39,10 +39,10 @@ pub const MAX_THREADS_PER_CORE: usize = 8;
 
 /// An offered path in indices, for fast trials.
 pub(crate) struct SimOffer {
-    /// `PathId` index.
-    pub path: usize,
+    /// The path.
+    pub path: PathId,
     /// Per step: how many must succeed, and the usable methods in listed order.
-    pub steps: Vec<(usize, Vec<usize>)>,
+    pub steps: Vec<(usize, Vec<MethodId>)>,
     pub wait_s: u64,
     pub notify: Vec<MethodId>,
 }
@@ -68,7 +68,7 @@ pub(crate) struct Prepared<'a> {
     pub att_stop: Vec<Vec<f64>>,
     /// Per segment (index 0: no segment, then `s + 1`): the owner's `gives_up_after`.
     pub gives_up: Vec<Option<u64>>,
-    /// Per path: whether its notify methods are worth checking (it has a wait).
+    /// Names for rendering: paths (by `PathId`), attackers, segments.
     pub path_names: Vec<String>,
     pub attacker_names: Vec<String>,
     pub segment_names: Vec<String>,
@@ -89,7 +89,7 @@ impl<'a> Prepared<'a> {
                     .filter_map(|o| {
                         let p = ir.paths.get(o.path_index())?;
                         Some(SimOffer {
-                            path: o.path_index(),
+                            path: PathId(u32::try_from(o.path_index()).ok()?),
                             steps: o
                                 .steps()
                                 .iter()
@@ -97,11 +97,7 @@ impl<'a> Prepared<'a> {
                                 .map(|(usable, step)| {
                                     (
                                         step.needed(),
-                                        usable
-                                            .iter()
-                                            .filter_map(|n| ir.method_id(n))
-                                            .map(|m| m.index())
-                                            .collect(),
+                                        usable.iter().filter_map(|n| ir.method_id(n)).collect(),
                                     )
                                 })
                                 .collect(),
@@ -112,7 +108,8 @@ impl<'a> Prepared<'a> {
                     .collect(),
             })
             .collect();
-        let chance = |a: &model::Attacker, m: usize| a.success.get(m).copied().unwrap_or(0.0);
+        let chance =
+            |a: &model::Attacker, m: MethodId| a.success.get(m.index()).copied().unwrap_or(0.0);
         let att_possible = model
             .attackers
             .iter()

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use super::model::{Dist, Model};
 use super::tally::{Kind, Outcome, Tally};
 use super::{Prepared, CHUNK};
+use crate::check::ir::PathId;
 use crate::decision::DecisionKind;
 
 /// The generator of one chunk.
@@ -230,9 +231,9 @@ pub(crate) fn trial(
         for (needed, methods) in &offer.steps {
             let mut got = 0usize;
             for m in methods {
-                let person = prep.people[*m];
+                let person = prep.people[m.index()];
                 time = time.saturating_add(person.time_s);
-                human |= model.human[*m];
+                human |= model.human[m.index()];
                 if unit(rng) < person.success {
                     got += 1;
                     if got == *needed {
@@ -265,7 +266,7 @@ pub(crate) fn trial(
             let done = offer.steps.iter().all(|(needed, methods)| {
                 let mut got = 0usize;
                 for m in methods {
-                    let p = att.success[*m];
+                    let p = att.success[m.index()];
                     if p > 0.0 && unit(rng) < p {
                         got += 1;
                         if got == *needed {
@@ -281,7 +282,7 @@ pub(crate) fn trial(
             // Drawn whether or not anyone is notified, so that two versions of a policy
             // compared on the same stream stay aligned (common random numbers).
             let u = unit(rng);
-            let stop = prep.att_stop[ai][offer.path];
+            let stop = prep.att_stop[ai][offer.path.index()];
             let stopped = u < stop && prep.notified(offer, values);
             if !stopped && ai < 64 {
                 takeovers |= 1 << ai;
@@ -299,7 +300,7 @@ pub(crate) fn trial(
         },
         None => Outcome {
             kind: Kind::Failed,
-            path: 0,
+            path: PathId(0),
             human,
             time_s: 0,
             takeovers,

@@ -1,6 +1,8 @@
 //! Integer tallies of Monte-Carlo trials, keyed by path and attacker index; mergeable in
 //! any order, so chunks, threads and shards add up to the same totals.
 
+use crate::check::ir::PathId;
+
 use super::report::{
     valid_bin, AttackerFigures, Figures, Named, Outcomes, RawTally, Share, TimeToRecover,
 };
@@ -47,8 +49,8 @@ pub(crate) enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Outcome {
     pub kind: Kind,
-    /// The path recovered through (index), when recovered.
-    pub path: usize,
+    /// The path recovered through, when recovered.
+    pub path: PathId,
     pub human: bool,
     pub time_s: u64,
     /// One bit per attacker (at most 64).
@@ -60,7 +62,7 @@ impl Outcome {
     pub(crate) fn settled(kind: Kind) -> Outcome {
         Outcome {
             kind,
-            path: 0,
+            path: PathId(0),
             human: false,
             time_s: 0,
             takeovers: 0,
@@ -146,7 +148,7 @@ impl Tally {
             self.human += 1;
         }
         if o.kind == Kind::Recovered {
-            self.by_path[o.path] += 1;
+            self.by_path[o.path.index()] += 1;
             self.time_sum += u128::from(o.time_s);
             self.hist[hist_bin(o.time_s)] += 1;
         }
