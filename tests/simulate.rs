@@ -144,8 +144,28 @@ fn monte_carlo_falls_inside_the_exact_figures() {
             .unwrap(),
         )
         .unwrap();
+        let by_value = serde_json::to_value(
+            simulate::simulate_by_value(
+                &engine,
+                &model,
+                Options {
+                    trials: 400_000,
+                    seed: 11,
+                    threads: 0,
+                    shard: None,
+                },
+                &|_| {},
+            )
+            .unwrap(),
+        )
+        .unwrap();
         for k in ["recovered", "failed", "lockout", "denied"] {
             within(&mc, &ex, &["outcomes", k]);
+            within(&by_value, &ex, &["outcomes", k]);
+        }
+        within(&by_value, &ex, &["human_review_load"]);
+        for a in model.attackers.iter() {
+            within(&by_value, &ex, &["attackers", &a.name, "takeover"]);
         }
         within(&mc, &ex, &["human_review_load"]);
         for a in model.attackers.iter() {
@@ -1073,6 +1093,21 @@ fn exact_agrees_with_monte_carlo_on_generated_policies_and_models() {
             .unwrap(),
         )
         .unwrap();
+        let by_value = serde_json::to_value(
+            simulate::simulate_by_value(
+                &engine,
+                &model,
+                Options {
+                    trials: 100_000,
+                    seed,
+                    threads: 0,
+                    shard: None,
+                },
+                &|_| {},
+            )
+            .unwrap(),
+        )
+        .unwrap();
         let what = format!("seed {seed}\n{}\n{yaml}", g.source);
         let mut scopes: Vec<Vec<&str>> = vec![vec![]];
         for s in &model.segments {
@@ -1084,14 +1119,17 @@ fn exact_agrees_with_monte_carlo_on_generated_policies_and_models() {
                 p.extend_from_slice(rest);
                 p
             };
-            for k in ["recovered", "failed", "lockout", "denied"] {
-                within_k(&mc, &ex, &at(&["outcomes", k]), 1.4, &what);
-            }
-            within_k(&mc, &ex, &at(&["human_review_load"]), 1.4, &what);
-            for a in ["a0", "a1"] {
-                let mut p = at(&["attackers"]);
-                p.extend([a, "takeover"]);
-                within_k(&mc, &ex, &p, 1.4, &what);
+            // The fast sampler and the value-by-value reference both agree with exact.
+            for mc in [&mc, &by_value] {
+                for k in ["recovered", "failed", "lockout", "denied"] {
+                    within_k(mc, &ex, &at(&["outcomes", k]), 1.4, &what);
+                }
+                within_k(mc, &ex, &at(&["human_review_load"]), 1.4, &what);
+                for a in ["a0", "a1"] {
+                    let mut p = at(&["attackers"]);
+                    p.extend([a, "takeover"]);
+                    within_k(mc, &ex, &p, 1.4, &what);
+                }
             }
         }
         checked += 1;

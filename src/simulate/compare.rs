@@ -296,7 +296,7 @@ fn run_pair_chunk(pair: &Pair<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut 
         op.engine.classify_into(&ov, &mut oc);
         // NEW acts on the same behaviour stream as OLD in this trial.
         let mut rng2 = rng.clone();
-        let o_old = run::trial(op, seg, &ov, &oc, &mut rng);
+        let o_old = run::trial(op, seg, run::Notify::Values(&ov), &oc, &mut rng);
         let overrides = seg
             .and_then(|s| np.model.segments.get(s))
             .map(|s| s.overrides.as_slice());
@@ -316,7 +316,7 @@ fn run_pair_chunk(pair: &Pair<'_>, seed: u64, chunk: u64, n: u64, tallies: &mut 
             }
         }
         np.engine.classify_into(&nv, &mut nc);
-        let o_new = run::trial(np, seg, &nv, &nc, &mut rng2);
+        let o_new = run::trial(np, seg, run::Notify::Values(&nv), &nc, &mut rng2);
         pair.bits(&o_old, None, &mut ob);
         pair.bits(&o_new, Some(&pair.new_path), &mut nb);
         for i in [Some(0), seg.map(|s| s + 1)].into_iter().flatten() {

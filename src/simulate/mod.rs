@@ -314,10 +314,33 @@ pub fn simulate(
     opts: Options,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report, SimError> {
+    run_with(engine, model, opts, progress, run::Sampling::Decisions)
+}
+
+/// Like [`simulate`], but every trial samples each fact's value in model order,
+/// classifies the values and walks the decision graph: the slow reference that the fast
+/// sampler (a person's mixture component and terminal decision in one draw) and
+/// [`exact::exact`] are tested against. Same figures in distribution, other numbers.
+pub fn simulate_by_value(
+    engine: &Engine,
+    model: &Model,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report, SimError> {
+    run_with(engine, model, opts, progress, run::Sampling::Values)
+}
+
+fn run_with(
+    engine: &Engine,
+    model: &Model,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+    sampling: run::Sampling,
+) -> Result<Report, SimError> {
     let range = chunk_range(&opts)?;
     let prep = Prepared::new(engine, model);
     let tallies = pool(opts.threads)?
-        .install(|| run::run_chunks(&prep, opts.seed, opts.trials, range, progress));
+        .install(|| run::run_chunks(&prep, sampling, opts.seed, opts.trials, range, progress));
     let mut report = prep.report(&tallies, opts.trials, opts.seed);
     if let Some((k, n)) = opts.shard {
         report.shard = Some(ShardInfo {
