@@ -890,6 +890,29 @@ fn monte_carlo_sweeps_use_the_same_people_for_every_row() {
     // A wait changes no decision: the same people give the same lockouts.
     assert_eq!(a["outcomes"]["lockout"], b["outcomes"]["lockout"]);
     assert_ne!(a["outcomes"]["failed"], b["outcomes"]["failed"]);
+    // A count changes decisions, not people: the segments hold the same trials.
+    let (code, out, err) = regain(&[
+        "simulate",
+        "policies/alipay.regain",
+        "--trials",
+        "70000",
+        "--set",
+        "support.step1.count=1,3",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    let (a, b) = (&rows[0]["report"], &rows[1]["report"]);
+    assert_ne!(a["outcomes"]["lockout"], b["outcomes"]["lockout"]);
+    for seg in ["general", "elderly", "travelling"] {
+        assert_eq!(
+            a["segments"][seg]["trials"], b["segments"][seg]["trials"],
+            "{seg}"
+        );
+    }
 }
 
 #[test]
@@ -1240,5 +1263,33 @@ fn exact_does_not_enumerate_the_product_of_classes() {
     .unwrap();
     for k in ["recovered", "failed", "lockout", "denied"] {
         within_k(&mc, &ex, &["outcomes", k], 1.4, "bank-sized");
+    }
+}
+
+#[test]
+fn reports_round_trip_through_their_serde_type() {
+    let (engine, model) = load("alipay");
+    for r in [
+        exact(&engine, &model).unwrap(),
+        simulate::simulate(
+            &engine,
+            &model,
+            Options {
+                trials: 70_000,
+                seed: 1,
+                threads: 1,
+                shard: Some((1, 2)),
+            },
+            &|_| {},
+        )
+        .unwrap(),
+    ] {
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.starts_with(r#"{"schema":"regain.simulate/1","policy":"#),
+            "{text}"
+        );
+        let back: simulate::Report = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
     }
 }

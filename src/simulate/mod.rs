@@ -330,7 +330,7 @@ pub fn simulate_by_value(
     run_with(engine, model, opts, progress, run::Sampling::Values)
 }
 
-fn run_with(
+pub(crate) fn run_with(
     engine: &Engine,
     model: &Model,
     opts: Options,

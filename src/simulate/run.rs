@@ -158,6 +158,10 @@ pub(crate) enum Sampling {
     /// class per fact the graph tests, and a walk of the graph; when the mixture is too
     /// large: [`Sampling::Values`].
     Decisions,
+    /// A mixture component, then one value class per fact the graph tests, and a walk of
+    /// the graph: versions of a policy with the same tests (sweep rows) meet the same
+    /// people even when their decisions differ.
+    Classes,
     /// Every fact's value in model order, classified and walked: the reference the
     /// faster samplers are tested against.
     Values,
@@ -271,7 +275,7 @@ pub(crate) fn run_chunks(
     }
     let sampler = match sampling {
         Sampling::Values => None,
-        Sampling::Decisions => ClassSampler::new(prep).ok(),
+        Sampling::Decisions | Sampling::Classes => ClassSampler::new(prep).ok(),
     };
     let Some(sampler) = sampler else {
         return run_chunks_by_value(prep, seed, trials, chunks, progress);

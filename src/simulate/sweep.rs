@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{parse_duration, Model};
 use super::report::{Named, Report, SCHEMA};
-use super::{exact, simulate, Options, SimError};
+use super::{exact, Options, SimError};
 use crate::check::ir::{Ir, PathId, Step};
 use crate::{Engine, Policy};
 
@@ -233,7 +233,8 @@ pub fn sweep(
         let report = if exact_run {
             exact(&engine, model)?
         } else {
-            simulate(
+            // Sampling classes, not decisions: every row meets the same people.
+            super::run_with(
                 &engine,
                 model,
                 Options {
@@ -241,6 +242,7 @@ pub fn sweep(
                     ..opts
                 },
                 &|_| {},
+                super::run::Sampling::Classes,
             )?
         };
         out.push((Named(set), report));
