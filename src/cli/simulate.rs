@@ -144,7 +144,7 @@ fn run_inner(a: Args) -> Result<i32, i32> {
         .map_err(fail)?;
         match a.format {
             Format::Json => print_json(&c),
-            Format::Human => print!("{}", human_compare(&c, &mpath)),
+            Format::Human => print!("{}", human_compare(&c, (&a.policy, new_path), &mpath)),
         }
         return Ok(EXIT_OK);
     }
@@ -413,12 +413,13 @@ fn compare_figures(s: &mut String, old: &Figures, new: &Figures, d: &DiffFigures
 }
 
 /// The readable risk diff: each figure old → new (Δ, interval).
-pub fn human_compare(c: &Comparison, model: &Path) -> String {
+pub fn human_compare(c: &Comparison, files: (&Path, &Path), model: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "policy {} → {} — model {} — {} (same people for both)",
-        c.old.policy,
+        "{} → {} (policy {}) — model {} — {} (same people for both)",
+        files.0.display(),
+        files.1.display(),
         c.new.policy,
         model.display(),
         how(&c.old)
