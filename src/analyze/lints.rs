@@ -2,12 +2,7 @@
 //! it follows one, the standard it cites (../shared/RESEARCH.md).
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use super::regions::View;
 use super::{from_diagnostic, locate, Finding, Shares};

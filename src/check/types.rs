@@ -1,12 +1,7 @@
 //! Typing of expressions: each comparison must fit its fact's type.
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use super::ir::{Cond, CondKind, FactId, FactType, Test};
 use super::resolve::quoted_list;
