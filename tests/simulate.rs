@@ -1309,3 +1309,32 @@ fn reports_round_trip_through_their_serde_type() {
         ));
     }
 }
+
+#[test]
+fn mixture_terminal_shares_give_the_exact_deny_and_lockout() {
+    for name in ["alipay", "consumer", "entra_sspr"] {
+        let (engine, model) = load(name);
+        let ex = exact(&engine, &model).unwrap();
+        let mix = simulate::mixture(&model, &engine).unwrap();
+        let decisions = engine.graph().decisions();
+        let check = |shares: Vec<f64>, fig: &simulate::report::Figures| {
+            let sum = |k: regain::DecisionKind| -> f64 {
+                decisions
+                    .iter()
+                    .zip(&shares)
+                    .filter(|(d, _)| d.kind() == k)
+                    .map(|(_, s)| s)
+                    .sum()
+            };
+            assert!(
+                (sum(regain::DecisionKind::Lockout) - fig.outcomes.lockout.share).abs() < 1e-12
+            );
+            assert!((sum(regain::DecisionKind::Deny) - fig.outcomes.denied.share).abs() < 1e-12);
+            assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        };
+        check(mix.terminal_shares(&engine, None), &ex.figures);
+        for (i, (_, fig)) in ex.segments.iter().enumerate() {
+            check(mix.terminal_shares(&engine, Some(i)), fig);
+        }
+    }
+}

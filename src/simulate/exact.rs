@@ -47,6 +47,32 @@ pub struct Mixture {
 }
 
 impl Mixture {
+    /// The population-weighted share of each terminal (index into
+    /// `engine.graph().decisions()`): of the whole population with `segment: None`, of
+    /// one segment's population with `Some(s)`. Deny and lockout terminals' shares add up
+    /// to the exact simulation's `denied` and `lockout` outcomes.
+    pub fn terminal_shares(&self, engine: &Engine, segment: Option<usize>) -> Vec<f64> {
+        let mut out = vec![0.0; engine.graph().decisions().len()];
+        let (mut mass, mut probs) = (Vec::new(), Vec::new());
+        let mut total = 0.0;
+        for c in &self.components {
+            if segment.is_some() && c.segment != segment {
+                continue;
+            }
+            total += c.weight;
+            terminal_probs(engine, &c.class_probs, &mut mass, &mut probs);
+            for (o, p) in out.iter_mut().zip(&probs) {
+                *o += c.weight * p;
+            }
+        }
+        if total > 0.0 {
+            for o in &mut out {
+                *o /= total;
+            }
+        }
+        out
+    }
+
     /// The chance of each terminal (index into `engine.graph().decisions()`) under one
     /// component: one pass over the graph.
     pub fn terminal_probs(engine: &Engine, component: &Component) -> Vec<f64> {
