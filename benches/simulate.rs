@@ -1,8 +1,9 @@
 //! Simulation throughput: owner + attacker trials per second for the alipay model, at
-//! 1 and 2 threads. `cargo bench --bench simulate`
+//! 1 and 2 threads, with the fast sampler (a person's mixture component and decision in
+//! one draw) and the value-by-value reference; and `--exact`. `cargo bench --bench simulate`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use regain::simulate::{simulate, Model, Options};
+use regain::simulate::{exact, simulate, simulate_by_value, Model, Options};
 use regain::{Engine, Policy};
 
 fn trials(c: &mut Criterion) {
@@ -34,7 +35,26 @@ fn trials(c: &mut Criterion) {
             })
         });
     }
+    g.bench_function("by_value_threads_2", |b| {
+        b.iter(|| {
+            simulate_by_value(
+                &engine,
+                &model,
+                Options {
+                    trials: n,
+                    seed: 1,
+                    threads: 2,
+                    shard: None,
+                },
+                &|_| {},
+            )
+            .unwrap()
+        })
+    });
     g.finish();
+    c.bench_function("exact_alipay", |b| {
+        b.iter(|| exact(&engine, &model).unwrap())
+    });
 }
 
 criterion_group!(benches, trials);

@@ -104,6 +104,16 @@ impl Policy {
         &self.ir
     }
 
+    /// The same policy with a modified checked form (e.g. another `wait` or `any N of`
+    /// count, as `simulate --set` does), keeping its name, source and warnings. The IR
+    /// must keep the policy's facts and methods (their indices are shared).
+    pub fn with_ir(&self, ir: Ir) -> Policy {
+        Policy {
+            ir: Arc::new(ir),
+            ..self.clone()
+        }
+    }
+
     /// The file name given to [`Policy::parse_named`].
     pub fn name(&self) -> &str {
         &self.name

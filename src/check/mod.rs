@@ -25,6 +25,37 @@ pub fn check(file: &File) -> (Option<Ir>, Vec<Diagnostic>) {
     (if has_errors { None } else { Some(ir) }, diags)
 }
 
+/// Type a lone expression against a checked policy's facts (conditions in simulation
+/// models). Errors are the same diagnostics as inside a policy; spans are the
+/// expression's own.
+pub(crate) fn check_expr(
+    ir: &Ir,
+    e: &crate::syntax::ast::Expr,
+) -> Result<ir::Cond, Vec<Diagnostic>> {
+    let mut c = Checker {
+        facts: ir.facts.clone(),
+        fact_ids: ir
+            .facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), FactId(i as u32)))
+            .collect(),
+        used_facts: vec![false; ir.facts.len()],
+        ..Checker::default()
+    };
+    let cond = c.cond(e);
+    let errors: Vec<Diagnostic> = c
+        .diags
+        .into_iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        Ok(cond)
+    } else {
+        Err(errors)
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Checker {
     pub(crate) diags: Vec<Diagnostic>,

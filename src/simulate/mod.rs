@@ -1,191 +1,55 @@
 //! The simulator: a population model × the decision graph × owner and attacker models.
 //!
 //! [`simulate`] runs seeded Monte-Carlo trials in parallel (identical results at any
-//! thread count, memory flat in the number of trials); [`exact`] computes the same
-//! shares and the mean time without sampling; shards of a run merge into exactly the
-//! single-run result ([`merge`]).
+//! thread count, memory flat in the number of trials); [`exact::exact`] computes the same
+//! shares and the mean time without sampling, from the population as a [`Mixture`] of
+//! product measures; shards of a run merge into exactly the single-run result
+//! ([`merge`], [`parse_shard`]); [`compare`] runs two versions on the same people and
+//! [`sweep`] a grid of settings.
+//!
+//! How people move through the paths (DESIGN.md "Simulation model"): the owner tries the
+//! offered paths in order; a plain step succeeds with the method's chance, an `any N of`
+//! step tries the usable methods in listed order until N succeed; every attempt adds its
+//! time; a completed path whose `wait` exceeds `owner.gives_up_after` is abandoned and
+//! counts as failed; the first completed path is the recovery. Each attacker tries the
+//! same offered paths with its own chances; a completed path is a takeover unless it has
+//! a `wait`, one of its `notify` methods is usable, and the notified owner stops it.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
+pub mod compare;
 pub mod exact;
 pub mod model;
+pub mod report;
 mod run;
+pub mod sweep;
+mod tally;
 
-use serde_json::{json, Map, Value};
-
+use crate::check::ir::{MethodId, PathId};
 use crate::decision::DecisionKind;
 use crate::Engine;
+pub use exact::{exact, mixture, Component, Mixture};
 pub use model::{Model, ModelError};
+pub use report::{parse_shard, Report, Shard, ShardError, ShardInfo, Share};
+use tally::Tally;
 
 /// Trials per chunk: the unit of seeding, parallelism and sharding.
 pub const CHUNK: u64 = 1 << 16;
 
-/// Bins of the time histogram (log-linear, < 1% relative error).
-const HIST_SUB: u64 = 128;
-const HIST_BINS: usize = (HIST_SUB as usize) * 2 + 64 * HIST_SUB as usize;
-
-fn hist_bin(v: u64) -> usize {
-    if v < 2 * HIST_SUB {
-        return v as usize;
-    }
-    let octave = 63 - v.leading_zeros() as u64; // ≥ 8
-    let shift = octave - 7; // keep 8 significant bits (128..256)
-    let sub = (v >> shift) - HIST_SUB; // 0..128
-    (2 * HIST_SUB + (shift - 1) * HIST_SUB + sub) as usize
-}
-
-fn hist_value(bin: usize) -> u64 {
-    let b = bin as u64;
-    if b < 2 * HIST_SUB {
-        return b;
-    }
-    let shift = (b - 2 * HIST_SUB) / HIST_SUB + 1;
-    let sub = (b - 2 * HIST_SUB) % HIST_SUB;
-    (HIST_SUB + sub) << shift
-}
-
-/// Integer tallies of trials (mergeable in any order).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tally {
-    n: u64,
-    outcomes: [u64; 4],
-    by_path: Vec<u64>,
-    human: u64,
-    time_sum: u128,
-    hist: Vec<u64>,
-    takeovers: Vec<u64>,
-}
-
-impl Tally {
-    fn zero(paths: usize, attackers: usize) -> Tally {
-        Tally {
-            n: 0,
-            outcomes: [0; 4],
-            by_path: vec![0; paths],
-            human: 0,
-            time_sum: 0,
-            hist: vec![0; HIST_BINS],
-            takeovers: vec![0; attackers],
-        }
-    }
-
-    fn add(&mut self, o: &Tally) {
-        self.n += o.n;
-        for (a, b) in self.outcomes.iter_mut().zip(&o.outcomes) {
-            *a += b;
-        }
-        for (a, b) in self.by_path.iter_mut().zip(&o.by_path) {
-            *a += b;
-        }
-        self.human += o.human;
-        self.time_sum += o.time_sum;
-        for (a, b) in self.hist.iter_mut().zip(&o.hist) {
-            *a += b;
-        }
-        for (a, b) in self.takeovers.iter_mut().zip(&o.takeovers) {
-            *a += b;
-        }
-    }
-
-    fn record(&mut self, o: &run::Outcome) {
-        self.n += 1;
-        self.outcomes[o.kind as usize] += 1;
-        if o.human {
-            self.human += 1;
-        }
-        if o.kind == 0 {
-            self.by_path[o.path] += 1;
-            self.time_sum += o.time_s as u128;
-            self.hist[hist_bin(o.time_s)] += 1;
-        }
-        let mut bits = o.takeovers;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            self.takeovers[i] += 1;
-            bits &= bits - 1;
-        }
-    }
-
-    fn quantile(&self, q: f64) -> Option<u64> {
-        let total = self.outcomes[0];
-        if total == 0 {
-            return None;
-        }
-        let want = ((q * total as f64).ceil() as u64).max(1);
-        let mut acc = 0;
-        for (b, c) in self.hist.iter().enumerate() {
-            acc += c;
-            if acc >= want {
-                return Some(hist_value(b));
-            }
-        }
-        None
-    }
-
-    fn to_raw(&self) -> Value {
-        let hist: Vec<Value> = self
-            .hist
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(b, c)| json!([b, c]))
-            .collect();
-        json!({
-            "n": self.n, "outcomes": self.outcomes, "by_path": self.by_path, "human": self.human,
-            "time_sum": self.time_sum.to_string(), "hist": hist, "takeovers": self.takeovers,
-        })
-    }
-
-    fn from_raw(v: &Value, paths: usize, attackers: usize) -> Option<Tally> {
-        let mut t = Tally::zero(paths, attackers);
-        t.n = v.get("n")?.as_u64()?;
-        let outs = v.get("outcomes")?.as_array()?;
-        for (i, o) in outs.iter().enumerate().take(4) {
-            t.outcomes[i] = o.as_u64()?;
-        }
-        let bp = v.get("by_path")?.as_array()?;
-        if bp.len() != paths {
-            return None;
-        }
-        for (i, x) in bp.iter().enumerate() {
-            t.by_path[i] = x.as_u64()?;
-        }
-        t.human = v.get("human")?.as_u64()?;
-        t.time_sum = v.get("time_sum")?.as_str()?.parse().ok()?;
-        for e in v.get("hist")?.as_array()? {
-            let b = e.get(0)?.as_u64()? as usize;
-            *t.hist.get_mut(b)? += e.get(1)?.as_u64()?;
-        }
-        let tk = v.get("takeovers")?.as_array()?;
-        if tk.len() != attackers {
-            return None;
-        }
-        for (i, x) in tk.iter().enumerate() {
-            t.takeovers[i] = x.as_u64()?;
-        }
-        Some(t)
-    }
-}
+/// The most worker threads per available core (`--threads` above is a usage error).
+pub const MAX_THREADS_PER_CORE: usize = 8;
 
 /// An offered path in indices, for fast trials.
 pub(crate) struct SimOffer {
-    pub path: usize,
+    /// The path.
+    pub path: PathId,
     /// Per step: how many must succeed, and the usable methods in listed order.
-    pub steps: Vec<(usize, Vec<usize>)>,
+    pub steps: Vec<(usize, Vec<MethodId>)>,
     pub wait_s: u64,
-    pub notify: Vec<usize>,
+    pub notify: Vec<MethodId>,
 }
 
 /// A terminal decision in indices.
 pub(crate) struct SimTerminal {
-    /// 0 allow, 1 deny, 2 lockout.
-    pub kind: u8,
+    pub kind: DecisionKind,
     pub offers: Vec<SimOffer>,
 }
 
@@ -194,11 +58,20 @@ pub(crate) struct Prepared<'a> {
     pub engine: &'a Engine,
     pub model: &'a Model,
     pub terminals: Vec<SimTerminal>,
+    /// Per method (owner's figures; methods in no path: never attempted).
     pub people: Vec<model::Person>,
     pub base_values: Vec<i64>,
     pub segment_total: f64,
     /// `[attacker][terminal][offer]`: can the attacker complete that offer at all?
     pub att_possible: Vec<Vec<Vec<bool>>>,
+    /// `[attacker][path]`: the chance that a notified owner stops a completed attack.
+    pub att_stop: Vec<Vec<f64>>,
+    /// Per segment (index 0: no segment, then `s + 1`): the owner's `gives_up_after`.
+    pub gives_up: Vec<Option<u64>>,
+    /// Names for rendering: paths (by `PathId`), attackers, segments.
+    pub path_names: Vec<String>,
+    pub attacker_names: Vec<String>,
+    pub segment_names: Vec<String>,
 }
 
 impl<'a> Prepared<'a> {
@@ -209,18 +82,14 @@ impl<'a> Prepared<'a> {
             .decisions()
             .iter()
             .map(|d| SimTerminal {
-                kind: match d.kind() {
-                    DecisionKind::Allow => 0,
-                    DecisionKind::Deny => 1,
-                    DecisionKind::Lockout => 2,
-                },
+                kind: d.kind(),
                 offers: d
                     .paths()
                     .iter()
-                    .map(|o| {
-                        let p = &ir.paths[o.path_index()];
-                        SimOffer {
-                            path: o.path_index(),
+                    .filter_map(|o| {
+                        let p = ir.paths.get(o.path_index())?;
+                        Some(SimOffer {
+                            path: PathId(u32::try_from(o.path_index()).ok()?),
                             steps: o
                                 .steps()
                                 .iter()
@@ -228,21 +97,19 @@ impl<'a> Prepared<'a> {
                                 .map(|(usable, step)| {
                                     (
                                         step.needed(),
-                                        usable
-                                            .iter()
-                                            .filter_map(|n| ir.method_id(n))
-                                            .map(|m| m.index())
-                                            .collect(),
+                                        usable.iter().filter_map(|n| ir.method_id(n)).collect(),
                                     )
                                 })
                                 .collect(),
                             wait_s: p.wait_s,
-                            notify: p.notify.iter().map(|m| m.index()).collect(),
-                        }
+                            notify: p.notify.clone(),
+                        })
                     })
                     .collect(),
             })
             .collect();
+        let chance =
+            |a: &model::Attacker, m: MethodId| a.success.get(m.index()).copied().unwrap_or(0.0);
         let att_possible = model
             .attackers
             .iter()
@@ -254,11 +121,21 @@ impl<'a> Prepared<'a> {
                             .iter()
                             .map(|o| {
                                 o.steps.iter().all(|(needed, ms)| {
-                                    ms.iter().filter(|m| a.success[**m] > 0.0).count() >= *needed
+                                    ms.iter().filter(|m| chance(a, **m) > 0.0).count() >= *needed
                                 })
                             })
                             .collect()
                     })
+                    .collect()
+            })
+            .collect();
+        let att_stop = model
+            .attackers
+            .iter()
+            .map(|a| {
+                ir.paths
+                    .iter()
+                    .map(|p| a.stopped_when_notified.at(p.wait_s))
                     .collect()
             })
             .collect();
@@ -268,8 +145,13 @@ impl<'a> Prepared<'a> {
             .map(|f| f.default.unwrap_or(f.ty.bounds().0))
             .collect();
         for (f, v) in &model.defaults {
-            base_values[f.index()] = *v;
+            if let Some(slot) = base_values.get_mut(f.index()) {
+                *slot = *v;
+            }
         }
+        let gives_up = std::iter::once(model.gives_up(None))
+            .chain((0..model.segments.len()).map(|s| model.gives_up(Some(s))))
+            .collect();
         Prepared {
             engine,
             model,
@@ -287,14 +169,72 @@ impl<'a> Prepared<'a> {
             base_values,
             segment_total: model.segments.iter().map(|s| s.weight).sum(),
             att_possible,
+            att_stop,
+            gives_up,
+            path_names: ir.paths.iter().map(|p| p.name.clone()).collect(),
+            attacker_names: model.attackers.iter().map(|a| a.name.clone()).collect(),
+            segment_names: model.segments.iter().map(|s| s.name.clone()).collect(),
         }
     }
 
     fn zero_tallies(&self) -> Vec<Tally> {
-        let ir = self.engine.policy().ir();
         (0..=self.model.segments.len())
-            .map(|_| Tally::zero(ir.paths.len(), self.model.attackers.len()))
+            .map(|_| Tally::zero(self.path_names.len(), self.attacker_names.len()))
             .collect()
+    }
+
+    /// Whether a notify method of `offer` is usable for `values`.
+    pub(crate) fn notified(&self, offer: &SimOffer, values: &[i64]) -> bool {
+        let methods = &self.engine.policy().ir().methods;
+        offer.wait_s > 0
+            && offer.notify.iter().any(|m| {
+                methods
+                    .get(m.index())
+                    .is_some_and(|m| m.requires.eval(values))
+            })
+    }
+
+    /// The report of integer tallies (whole run first, then per segment).
+    fn report(&self, tallies: &[Tally], trials: u64, seed: u64) -> Report {
+        report_of(
+            &self.engine.policy().ir().name,
+            &self.path_names,
+            &self.attacker_names,
+            &self.segment_names,
+            tallies,
+            trials,
+            seed,
+        )
+    }
+}
+
+fn report_of(
+    policy: &str,
+    paths: &[String],
+    attackers: &[String],
+    segments: &[String],
+    tallies: &[Tally],
+    trials: u64,
+    seed: u64,
+) -> Report {
+    let zero = Tally::zero(paths.len(), attackers.len());
+    let (total, segs) = tallies.split_first().unwrap_or((&zero, &[]));
+    let mut figures = total.figures(paths, attackers);
+    figures.trials = Some(trials);
+    Report {
+        schema: report::SCHEMA.into(),
+        policy: policy.to_string(),
+        exact: false,
+        seed: Some(seed),
+        figures,
+        segments: report::Named(
+            segments
+                .iter()
+                .zip(segs)
+                .map(|(s, t)| (s.clone(), t.figures(paths, attackers)))
+                .collect(),
+        ),
+        shard: None,
     }
 }
 
@@ -305,7 +245,7 @@ pub struct Options {
     pub trials: u64,
     /// The seed.
     pub seed: u64,
-    /// Worker threads (0: all cores).
+    /// Worker threads (0: all cores; at most [`MAX_THREADS_PER_CORE`] × cores).
     pub threads: usize,
     /// `(k, n)`: run slice `k` (1-based) of `n`.
     pub shard: Option<(u64, u64)>,
@@ -317,24 +257,36 @@ pub enum SimError {
     /// The model is invalid.
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// Bad options or shard files.
+    /// Bad options (trials, shard, threads).
     #[error("{0}")]
     Usage(String),
+    /// The model's conditions split the population into too many components for
+    /// `--exact`.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
-/// Run a Monte-Carlo simulation; the JSON report of DESIGN.md (shards add `shard` and
-/// `raw` for `merge`).
-pub fn simulate(
-    engine: &Engine,
-    model: &Model,
-    opts: Options,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Value, SimError> {
+/// The most threads allowed on this machine.
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_mul(MAX_THREADS_PER_CORE)
+}
+
+/// The chunk range of a run (or of its shard).
+fn chunk_range(opts: &Options) -> Result<std::ops::Range<u64>, SimError> {
     if opts.trials == 0 {
         return Err(SimError::Usage("--trials must be at least 1".into()));
     }
+    if opts.threads > max_threads() {
+        return Err(SimError::Usage(format!(
+            "--threads {}: at most {} on this machine ({MAX_THREADS_PER_CORE} per core)",
+            opts.threads,
+            max_threads()
+        )));
+    }
     let chunks = opts.trials.div_ceil(CHUNK);
-    let range = match opts.shard {
+    Ok(match opts.shard {
         None => 0..chunks,
         Some((k, n)) => {
             if n == 0 || k == 0 || k > n {
@@ -342,212 +294,166 @@ pub fn simulate(
                     "--shard {k}/{n}: expected K/N with 1 ≤ K ≤ N"
                 )));
             }
-            (k - 1) * chunks / n..k * chunks / n
+            let at = |x: u64| (u128::from(x) * u128::from(chunks) / u128::from(n)) as u64;
+            at(k - 1)..at(k)
         }
-    };
-    let prep = Prepared::new(engine, model);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+    })
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, SimError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
         .build()
-        .map_err(|e| SimError::Usage(format!("cannot start threads: {e}")))?;
-    let tallies = pool.install(|| run::run_chunks(&prep, opts.seed, opts.trials, range, progress));
-    let mut report = report(engine, model, &tallies, opts.trials, opts.seed);
-    if let (Some((k, n)), Some(obj)) = (opts.shard, report.as_object_mut()) {
-        obj.insert("shard".into(), json!({"index": k, "of": n}));
-        obj.insert(
-            "raw".into(),
-            Value::Array(tallies.iter().map(Tally::to_raw).collect()),
-        );
+        .map_err(|e| SimError::Usage(format!("cannot start threads: {e}")))
+}
+
+/// Run a Monte-Carlo simulation. A shard's report carries [`ShardInfo`] for `merge`.
+pub fn simulate(
+    engine: &Engine,
+    model: &Model,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report, SimError> {
+    run_with(engine, model, opts, progress, run::Sampling::Decisions)
+}
+
+/// Like [`simulate`], but every trial samples each fact's value in model order,
+/// classifies the values and walks the decision graph: the slow reference that the fast
+/// sampler (a person's mixture component and terminal decision in one draw) and
+/// [`exact::exact`] are tested against. Same figures in distribution, other numbers.
+pub fn simulate_by_value(
+    engine: &Engine,
+    model: &Model,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report, SimError> {
+    run_with(engine, model, opts, progress, run::Sampling::Values)
+}
+
+pub(crate) fn run_with(
+    engine: &Engine,
+    model: &Model,
+    opts: Options,
+    progress: &(dyn Fn(u64) + Sync),
+    sampling: run::Sampling,
+) -> Result<Report, SimError> {
+    let range = chunk_range(&opts)?;
+    let prep = Prepared::new(engine, model);
+    let tallies = pool(opts.threads)?
+        .install(|| run::run_chunks(&prep, sampling, opts.seed, opts.trials, range, progress));
+    let mut report = prep.report(&tallies, opts.trials, opts.seed);
+    if let Some((k, n)) = opts.shard {
+        report.shard = Some(ShardInfo {
+            index: k,
+            of: n,
+            policy: engine.policy().ir().name.clone(),
+            revision: model::sha256_hex(engine.policy().source().as_bytes()),
+            model_hash: model.hash.clone(),
+            seed: opts.seed,
+            trials: opts.trials,
+            paths: prep.path_names.clone(),
+            attackers: prep.attacker_names.clone(),
+            segments: prep.segment_names.clone(),
+            tallies: tallies.iter().map(Tally::to_raw).collect(),
+        });
     }
     Ok(report)
 }
 
-/// Combine shard reports into exactly the single-run report.
-pub fn merge(engine: &Engine, model: &Model, shards: &[Value]) -> Result<Value, SimError> {
-    let ir = engine.policy().ir();
-    let first = shards
-        .first()
-        .ok_or_else(|| SimError::Usage("no shard files given".into()))?;
-    let field = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
-    let (trials, seed, of) = (
-        field(first, "trials"),
-        field(first, "seed"),
-        field(&field(first, "shard"), "of"),
-    );
-    let of_n = of
-        .as_u64()
-        .ok_or_else(|| SimError::Usage("not a shard report (no `shard`)".into()))?;
-    let mut seen = vec![false; of_n as usize];
-    let mut total: Option<Vec<Tally>> = None;
-    for s in shards {
-        if field(s, "trials") != trials
-            || field(s, "seed") != seed
-            || field(&field(s, "shard"), "of") != of
-        {
-            return Err(SimError::Usage(
-                "shards come from different runs (trials, seed or shard count differ)".into(),
-            ));
-        }
-        if field(s, "policy") != field(first, "policy") {
-            return Err(SimError::Usage(
-                "shards come from different policies".into(),
-            ));
-        }
-        let k = field(&field(s, "shard"), "index").as_u64().unwrap_or(0);
-        if k == 0 || k > of_n || seen[k as usize - 1] {
-            return Err(SimError::Usage(format!(
-                "shard {k}/{of_n} is missing its index or given twice"
-            )));
-        }
-        seen[k as usize - 1] = true;
-        let raws = field(s, "raw");
-        let raws = raws
-            .as_array()
-            .ok_or_else(|| SimError::Usage("shard has no `raw` tallies".into()))?;
-        let tallies: Option<Vec<Tally>> = raws
-            .iter()
-            .map(|r| Tally::from_raw(r, ir.paths.len(), model.attackers.len()))
-            .collect();
-        let tallies = tallies
-            .filter(|t| t.len() == model.segments.len() + 1)
-            .ok_or_else(|| {
-                SimError::Usage("shard tallies do not match this policy and model".into())
-            })?;
-        match &mut total {
-            None => total = Some(tallies),
-            Some(acc) => acc.iter_mut().zip(&tallies).for_each(|(a, b)| a.add(b)),
-        }
-    }
-    if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(SimError::Usage(format!(
-            "shard {}/{of_n} is missing",
-            missing + 1
-        )));
-    }
-    let total = total.unwrap_or_default();
-    Ok(report(
-        engine,
-        model,
-        &total,
-        trials.as_u64().unwrap_or(0),
-        seed.as_u64().unwrap_or(0),
-    ))
+/// Why shards cannot be merged: the file and the reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct MergeError {
+    /// The shard file at fault (empty when no file is).
+    pub file: String,
+    /// Why.
+    pub message: String,
 }
 
-/// Wilson score interval at 95%.
-pub fn wilson(k: u64, n: u64) -> [f64; 2] {
-    if n == 0 {
-        return [0.0, 1.0];
-    }
-    let z = 1.959_963_984_540_054_f64;
-    let (k, n) = (k as f64, n as f64);
-    let p = k / n;
-    let d = 1.0 + z * z / n;
-    let c = (p + z * z / (2.0 * n)) / d;
-    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    // Exact ends when nothing (or everything) was seen; rounding would leave 1e-22.
-    let lo = if k == 0.0 { 0.0 } else { (c - h).max(0.0) };
-    let hi = if k == n { 1.0 } else { (c + h).min(1.0) };
-    [lo, hi]
-}
-
-fn share(k: u64, n: u64) -> Value {
-    let s = if n == 0 { 0.0 } else { k as f64 / n as f64 };
-    json!({"share": s, "ci95": wilson(k, n)})
-}
-
-fn figures(engine: &Engine, model: &Model, t: &Tally) -> Map<String, Value> {
-    let ir = engine.policy().ir();
-    let n = t.n;
-    let mut m = Map::new();
-    m.insert("trials".into(), json!(n));
-    m.insert(
-        "outcomes".into(),
-        json!({
-            "recovered": share(t.outcomes[0], n),
-            "failed": share(t.outcomes[1], n),
-            "lockout": share(t.outcomes[2], n),
-            "denied": share(t.outcomes[3], n),
-        }),
-    );
-    let by_path: Map<String, Value> = ir
-        .paths
+/// Combine shards (each `(file name, shard)`) into exactly the single-run report. Needs
+/// nothing but the shards: they name their run (policy, revision, model hash, seed,
+/// trials, `K/N`).
+pub fn merge(shards: &[(String, Shard)]) -> Result<Report, MergeError> {
+    let fail = |file: &str, message: String| MergeError {
+        file: file.to_string(),
+        message,
+    };
+    let Some((first_file, first)) = shards.first() else {
+        return Err(fail("", "no shard files given".into()));
+    };
+    let a = &first.info;
+    let mut seen: std::collections::BTreeMap<u64, &str> = std::collections::BTreeMap::new();
+    let mut total: Vec<Tally> = a
+        .tallies
         .iter()
-        .zip(&t.by_path)
-        .map(|(p, c)| {
+        .map(|_| Tally::zero(a.paths.len(), a.attackers.len()))
+        .collect();
+    for (file, s) in shards {
+        let b = &s.info;
+        let differs = [
+            ("policy", a.policy != b.policy),
+            ("policy revision", a.revision != b.revision),
+            ("model", a.model_hash != b.model_hash),
+            ("seed", a.seed != b.seed),
+            ("trial count", a.trials != b.trials),
+            ("shard count", a.of != b.of),
             (
-                p.name.clone(),
-                json!(if n == 0 { 0.0 } else { *c as f64 / n as f64 }),
-            )
-        })
-        .collect();
-    m.insert("by_path".into(), Value::Object(by_path));
-    m.insert("human_review_load".into(), share(t.human, n));
-    let rec = t.outcomes[0];
-    m.insert(
-        "time_to_recover_s".into(),
-        json!({
-            "mean": if rec == 0 { Value::Null } else { json!(t.time_sum as f64 / rec as f64) },
-            "p50": t.quantile(0.5),
-            "p95": t.quantile(0.95),
-        }),
+                "paths, attackers or segments",
+                a.paths != b.paths || a.attackers != b.attackers || a.segments != b.segments,
+            ),
+        ];
+        if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
+            return Err(fail(
+                file,
+                format!("comes from a different run than {first_file}: its {what} differs"),
+            ));
+        }
+        if let Some(other) = seen.insert(b.index, file) {
+            return Err(fail(
+                file,
+                format!("shard {}/{} is given twice (also {other})", b.index, b.of),
+            ));
+        }
+        for (t, x) in total.iter_mut().zip(&s.tallies) {
+            t.checked_add(x)
+                .ok_or_else(|| fail(file, "its counts overflow when added".into()))?;
+        }
+    }
+    // Every index 1..=of must be present; `of` may be absurd, so never allocate by it.
+    let mut expect = 1u64;
+    for k in seen.keys() {
+        if *k != expect {
+            break;
+        }
+        expect += 1;
+    }
+    if expect <= a.of {
+        return Err(fail("", format!("shard {expect}/{} is missing", a.of)));
+    }
+    if total.first().map(|t| t.n) != Some(a.trials) {
+        return Err(fail(
+            "",
+            "the shards' trials do not add up to the run's".into(),
+        ));
+    }
+    let mut r = report_of(
+        &a.policy,
+        &a.paths,
+        &a.attackers,
+        &a.segments,
+        &total,
+        a.trials,
+        a.seed,
     );
-    let atts: Map<String, Value> = model
-        .attackers
-        .iter()
-        .zip(&t.takeovers)
-        .map(|(a, k)| (a.name.clone(), json!({"takeover": share(*k, n)})))
-        .collect();
-    m.insert("attackers".into(), Value::Object(atts));
-    m
+    r.schema = report::MERGE_SCHEMA.into();
+    Ok(r)
 }
 
-fn report(engine: &Engine, model: &Model, tallies: &[Tally], trials: u64, seed: u64) -> Value {
-    let mut out = Map::new();
-    out.insert("policy".into(), json!(engine.policy().ir().name));
-    out.insert("exact".into(), json!(false));
-    out.insert("seed".into(), json!(seed));
-    let total = &tallies[0];
-    let mut f = figures(engine, model, total);
-    f.insert("trials".into(), json!(trials));
-    out.extend(f);
-    let segs: Map<String, Value> = model
-        .segments
-        .iter()
-        .zip(&tallies[1..])
-        .map(|(s, t)| (s.name.clone(), Value::Object(figures(engine, model, t))))
-        .collect();
-    out.insert("segments".into(), Value::Object(segs));
-    Value::Object(out)
-}
+pub use report::wilson;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn histogram_bins_round_trip_within_one_percent() {
-        for v in [
-            0u64,
-            1,
-            255,
-            256,
-            257,
-            1000,
-            86_400,
-            172_800,
-            10_000_000,
-            u64::MAX / 2,
-        ] {
-            let b = hist_bin(v);
-            assert!(b < HIST_BINS, "{v}");
-            let back = hist_value(b);
-            assert!(
-                back <= v && (v - back) as f64 <= v as f64 / 127.0,
-                "{v} -> {back}"
-            );
-        }
-    }
 
     #[test]
     fn wilson_interval_contains_the_estimate() {

@@ -4,4 +4,5 @@ pub mod ast;
 mod error;
 mod parser;
 
+pub(crate) use parser::parse_expr;
 pub use parser::{is_keyword, parse, KEYWORDS, MAX_NESTING, MAX_SOURCE_BYTES};

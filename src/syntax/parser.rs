@@ -58,6 +58,52 @@ pub fn parse(source: &str) -> std::result::Result<File, Vec<Diagnostic>> {
     .unwrap_or_else(|| parse_bounded(source))
 }
 
+/// Parse a lone expression (a condition written outside a policy, e.g. in a simulation
+/// model). Same limits as [`parse`]; spans are offsets into `source`.
+pub(crate) fn parse_expr(source: &str) -> std::result::Result<Expr, Vec<Diagnostic>> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(vec![Diagnostic::new(
+            Code::E0017,
+            Span::new(0, 0),
+            format!(
+                "the condition is {} bytes; the limit is 1 MiB",
+                source.len()
+            ),
+            "starts here",
+        )]);
+    }
+    if let Some(d) = check_nesting(source) {
+        return Err(vec![d]);
+    }
+    let bounded = || {
+        let mut pairs =
+            Grammar::parse(Rule::expr_input, source).map_err(|e| vec![syntax_error(source, e)])?;
+        let top = pairs
+            .next()
+            .ok_or_else(|| vec![internal(Span::new(0, 0))])?;
+        let e = top
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::expr)
+            .ok_or_else(|| vec![internal(Span::new(0, 0))])?;
+        let mut b = Builder { errors: Vec::new() };
+        let expr = b.expr(e).map_err(|d| vec![d])?;
+        if b.errors.is_empty() {
+            Ok(expr)
+        } else {
+            Err(b.errors)
+        }
+    };
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("regain-parse".into())
+            .stack_size(64 << 20)
+            .spawn_scoped(s, bounded)
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+    .unwrap_or_else(bounded)
+}
+
 /// Parse a source whose size and nesting are already known to be within the limits.
 fn parse_bounded(source: &str) -> std::result::Result<File, Vec<Diagnostic>> {
     let mut pairs =
