@@ -50,6 +50,7 @@ pub mod interp;
 pub mod profile;
 pub mod simulate;
 pub mod source;
+pub mod stack;
 pub mod suite;
 pub mod syntax;
 
@@ -169,21 +170,9 @@ impl Engine {
 
     /// Compile a policy with explicit options.
     pub fn with_options(policy: &Policy, opts: CompileOptions) -> Result<Engine, CompileError> {
-        // The recursion depth of compilation grows with the number of facts; run it on a
-        // thread with a generous stack so that large policies never overflow.
-        let ir = policy.ir.clone();
-        let compiled = std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .name("regain-compile".into())
-                .stack_size(256 << 20)
-                .spawn_scoped(s, || graph::compile::compile(&ir, opts))
-                .map(|h| h.join())
-        });
-        let compiled = match compiled {
-            Ok(Ok(r)) => r?,
-            // No thread could be started, or it failed: compile here instead.
-            _ => graph::compile::compile(&ir, opts)?,
-        };
+        // Compilation runs on the big-stack worker (`stack::run_big`): its recursion depth
+        // grows with the number of facts.
+        let compiled = graph::compile::compile(&policy.ir, opts)?;
         Ok(Engine {
             policy: policy.clone(),
             graph: DecisionGraph::new(compiled),

@@ -11,7 +11,12 @@
 //! A node limit bounds memory: exceeding it is an error, never a crash.
 
 // LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -158,29 +163,51 @@ impl<'a> Bdd<'a> {
                 let n = self.cond(x, level_of, used)?;
                 self.not(n, used)
             }
-            CondKind::And(xs) => {
-                let mut acc = TRUE;
-                for x in xs {
-                    let n = self.cond(x, level_of, used)?;
-                    acc = self.and(acc, n, used)?;
-                    if acc == FALSE {
-                        break;
-                    }
-                }
-                Ok(acc)
+            CondKind::And(xs) => self.fold(xs, true, level_of, used),
+            CondKind::Or(xs) => self.fold(xs, false, level_of, used),
+        }
+    }
+
+    /// An n-ary `and` (`is_and`) or `or`. The operands' diagrams are combined deepest
+    /// first (by the level of their top test): each new operand then sits above the
+    /// accumulated diagram, so a chain of `n` tests costs `O(n)` nodes and steps whatever
+    /// the order in the source. Folding in source order instead rebuilds the whole
+    /// accumulated diagram below each test that is deeper than it: `O(n²)` for a chain
+    /// written in fact order.
+    fn fold(
+        &mut self,
+        xs: &[Cond],
+        is_and: bool,
+        level_of: &[u32],
+        used: &mut usize,
+    ) -> Result<u32, CompileError> {
+        // The absorbing element: FALSE for `and`, TRUE for `or`.
+        let (unit, zero) = if is_and { (TRUE, FALSE) } else { (FALSE, TRUE) };
+        let mut parts = Vec::with_capacity(xs.len());
+        for x in xs {
+            let n = self.cond(x, level_of, used)?;
+            if n == zero {
+                return Ok(zero);
             }
-            CondKind::Or(xs) => {
-                let mut acc = FALSE;
-                for x in xs {
-                    let n = self.cond(x, level_of, used)?;
-                    acc = self.or(acc, n, used)?;
-                    if acc == TRUE {
-                        break;
-                    }
-                }
-                Ok(acc)
+            if n != unit {
+                parts.push(n);
             }
         }
+        // Deepest top level first; ties by node id so that the result is deterministic.
+        parts.sort_unstable_by_key(|n| (std::cmp::Reverse(self.level(*n)), *n));
+        parts.dedup();
+        let mut acc = unit;
+        for n in parts {
+            acc = if is_and {
+                self.and(acc, n, used)?
+            } else {
+                self.or(acc, n, used)?
+            };
+            if acc == zero {
+                break;
+            }
+        }
+        Ok(acc)
     }
 
     fn not(&mut self, n: u32, used: &mut usize) -> Result<u32, CompileError> {
@@ -307,17 +334,33 @@ pub(crate) fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
     ids.into_iter().map(|i| FactId(i as u32)).collect()
 }
 
-/// Compile a checked policy.
+/// Compile a checked policy. Runs on the big-stack worker ([`crate::stack::run_big`]):
+/// safe to call from any thread.
 pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, CompileError> {
-    let classes = classes::compute(ir);
-    let order = fact_order(ir, &classes);
-    compile_in(ir, classes, order, opts)
+    crate::stack::run_big(|| {
+        let classes = classes::compute(ir);
+        let order = fact_order(ir, &classes);
+        compile_in(ir, classes, order, opts)
+    })
 }
 
 /// Compile with given value classes and fact order (which must refine every test of
 /// `ir` and list every tested fact that has more than one class). `diff` compiles two
 /// versions of a policy this way so that their graphs can be walked together.
+///
+/// The diagrams are walked recursively (depth up to the number of facts), so this runs
+/// itself on the big-stack worker ([`crate::stack::run_big`]; inline when the caller is
+/// already there): safe to call from any thread.
 pub(crate) fn compile_in(
+    ir: &Ir,
+    classes: Vec<Classes>,
+    order: Vec<FactId>,
+    opts: CompileOptions,
+) -> Result<Compiled, CompileError> {
+    crate::stack::run_big(|| compile_on_big_stack(ir, classes, order, opts))
+}
+
+fn compile_on_big_stack(
     ir: &Ir,
     classes: Vec<Classes>,
     order: Vec<FactId>,
