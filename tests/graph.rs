@@ -149,3 +149,251 @@ fn a_20000_fact_conjunction_compiles_without_overflowing_the_stack() {
         .unwrap();
     assert_eq!(nodes, n);
 }
+
+// ---------------------------------------------------------------------------------------
+// Drawings.
+
+fn graphviz_present() -> bool {
+    std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Lay `dot` text out with Graphviz (skipped when `dot` is absent): it must be accepted
+/// without errors or warnings.
+fn graphviz_accepts(dot: &str, what: &str) {
+    if !graphviz_present() {
+        eprintln!("graphviz absent: skipping the layout of {what}");
+        return;
+    }
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: {stderr}");
+    assert!(stderr.trim().is_empty(), "{what}: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+}
+
+/// A minimal XML well-formedness check: tags nest and close, attributes are quoted,
+/// text has no bare `<` or `&`. Returns the element names in document order.
+fn xml_elements(doc: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    let mut rest = doc.trim_start();
+    assert!(rest.starts_with('<'), "document starts with a tag");
+    while let Some(lt) = rest.find('<') {
+        let text = &rest[..lt];
+        for (i, _) in text.match_indices('&') {
+            let ent = &text[i..text[i..].find(';').map_or(text.len(), |e| i + e + 1)];
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&ent),
+                "bad entity {ent:?}"
+            );
+        }
+        rest = &rest[lt..];
+        if let Some(body) = rest.strip_prefix("<!--") {
+            let end = body.find("-->").expect("comment closes");
+            assert!(!body[..end].contains("--"), "-- inside a comment");
+            rest = &body[end + 3..];
+            continue;
+        }
+        let gt = rest.find('>').expect("tag closes");
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        assert!(!tag.contains('<'), "`<` inside tag {tag:?}");
+        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes in {tag:?}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "closing {name}");
+        } else {
+            let name = tag
+                .trim_end_matches('/')
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            names.push(name.clone());
+            if !tag.ends_with('/') {
+                stack.push(name);
+            }
+        }
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+    assert!(rest.trim().is_empty(), "text after the root");
+    names
+}
+
+/// Every `<text>` as (x, y, width, height), with the drawing's monospace metrics.
+fn text_boxes(svg: &str) -> Vec<(f64, f64, f64, f64, String)> {
+    let attr = |tag: &str, a: &str| -> f64 {
+        let i = tag.find(&format!(" {a}=\"")).unwrap() + a.len() + 3;
+        tag[i..i + tag[i..].find('"').unwrap()].parse().unwrap()
+    };
+    let mut out = Vec::new();
+    for part in svg.split("<text ").skip(1) {
+        let gt = part.find('>').unwrap();
+        let tag = &part[..gt];
+        let content = &part[gt + 1..part.find("</text>").unwrap()];
+        let chars = content
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .chars()
+            .count();
+        let (w, h) = (
+            chars as f64 * regain::graph::svg::CHAR_W,
+            regain::graph::svg::FONT,
+        );
+        // `y` is the baseline: the glyphs sit above it.
+        out.push((attr(tag, "x"), attr(tag, "y") - h, w, h, content.to_string()));
+    }
+    out
+}
+
+fn assert_no_text_overlaps(svg: &str, what: &str) {
+    let mut boxes = text_boxes(svg);
+    boxes.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for (i, a) in boxes.iter().enumerate() {
+        for b in boxes[i + 1..].iter().take_while(|b| b.1 < a.1 + a.3) {
+            let apart = a.0 + a.2 <= b.0 + 0.01 || b.0 + b.2 <= a.0 + 0.01;
+            assert!(apart, "{what}: text {:?} overlaps {:?}", a.4, b.4);
+        }
+    }
+}
+
+fn shipped() -> Vec<&'static str> {
+    vec![
+        "policies/alipay.regain",
+        "policies/consumer.regain",
+        "policies/entra_sspr.regain",
+    ]
+}
+
+#[test]
+fn paths_view_dot_of_alipay() {
+    let (code, out, err) = common::regain(&[
+        "graph",
+        "policies/alipay.regain",
+        "--format",
+        "dot",
+        "--view",
+        "paths",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn paths_and_mdd_views_are_accepted_by_graphviz() {
+    for p in shipped() {
+        for view in ["paths", "mdd"] {
+            let (code, out, err) = common::regain(&["graph", p, "--format", "dot", "--view", view]);
+            assert_eq!(code, 0, "{p} {view}: {err}");
+            graphviz_accepts(&out, &format!("{p} --view {view}"));
+        }
+    }
+}
+
+#[test]
+fn svg_is_well_formed_with_the_expected_boxes_and_no_overlapping_text() {
+    for p in shipped() {
+        let policy = Policy::parse(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let ir = policy.ir();
+        let (code, svg, err) = common::regain(&["graph", p, "--format", "svg", "--view", "paths"]);
+        assert_eq!(code, 0, "{p}: {err}");
+        let elements = xml_elements(&svg);
+        assert_eq!(elements.first().map(String::as_str), Some("svg"));
+        // One box per deny rule, per path, and per method of each step.
+        let count = |needle: &str| svg.matches(needle).count();
+        assert_eq!(count("<!-- deny "), ir.denies.len(), "{p}");
+        assert_eq!(count("<!-- path "), ir.paths.len(), "{p}");
+        let methods: usize = ir
+            .paths
+            .iter()
+            .flat_map(|x| &x.steps)
+            .map(|s| s.methods().len())
+            .sum();
+        assert_eq!(count("<!-- method "), methods, "{p}");
+        let groups = ir
+            .paths
+            .iter()
+            .flat_map(|x| &x.steps)
+            .filter(|s| matches!(s, regain::check::ir::Step::Any { .. }))
+            .count();
+        assert_eq!(count("<!-- any "), groups, "{p}");
+        for path in &ir.paths {
+            assert!(svg.contains(&format!(">path {}</text>", path.name)), "{p}");
+        }
+        assert!(svg.contains("available "), "{p}: shares shown");
+        assert_no_text_overlaps(&svg, p);
+
+        let (code, svg, err) = common::regain(&["graph", p, "--format", "svg", "--view", "mdd"]);
+        assert_eq!(code, 0, "{p}: {err}");
+        xml_elements(&svg);
+        let engine = Engine::new(&policy).unwrap();
+        let s = engine.graph().stats();
+        assert_eq!(count_nodes(&svg), s.nodes + s.terminals, "{p}");
+        assert_no_text_overlaps(&svg, p);
+    }
+}
+
+fn count_nodes(svg: &str) -> usize {
+    svg.matches("<!-- node ").count()
+}
+
+#[test]
+fn large_graphs_draw_the_paths_view_by_default() {
+    let dir = std::env::temp_dir().join(format!("regain-graph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.regain");
+    std::fs::write(&big, common::shared::generated(100, 16, 7)).unwrap();
+    let big = big.to_str().unwrap();
+    let (code, out, err) = common::regain(&["graph", big, "--format", "dot"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("path0 [") && !out.contains("shape=ellipse"), "paths view");
+    graphviz_accepts(&out, "generated 100 paths");
+    let (code, out, _) = common::regain(&["graph", big, "--format", "svg"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("<!-- path ").count(), 100);
+    xml_elements(&out);
+    // Small graphs: the decision diagram, unless asked otherwise.
+    let (_, out, _) = common::regain(&["graph", "policies/alipay.regain", "--format", "dot"]);
+    assert!(out.contains("shape=ellipse"), "mdd view");
+    let (_, out, _) = common::regain(&["graph", big, "--format", "dot", "--view", "mdd"]);
+    assert!(out.contains("shape=ellipse"), "mdd view on request");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn json_output_names_its_schema_first_and_view_is_only_for_drawings() {
+    let (code, out, _) = common::regain(&["graph", "policies/alipay.regain", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("{\"schema\":\"regain.graph/1\","), "{}", &out[..60]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["stats"]["nodes"], 225);
+    let (code, _, err) = common::regain(&[
+        "graph",
+        "policies/alipay.regain",
+        "--format",
+        "json",
+        "--view",
+        "paths",
+    ]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("--view"), "{err}");
+}

@@ -8,6 +8,8 @@
 pub mod classes;
 pub mod compile;
 pub mod dot;
+pub mod paths;
+pub mod svg;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
