@@ -215,7 +215,11 @@ fn xml_elements(doc: &str) -> Vec<String> {
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
         assert!(!tag.contains('<'), "`<` inside tag {tag:?}");
-        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes in {tag:?}");
+        assert_eq!(
+            tag.matches('"').count() % 2,
+            0,
+            "unbalanced quotes in {tag:?}"
+        );
         if let Some(name) = tag.strip_prefix('/') {
             assert_eq!(stack.pop().as_deref(), Some(name.trim()), "closing {name}");
         } else {
@@ -260,7 +264,13 @@ fn text_boxes(svg: &str) -> Vec<(f64, f64, f64, f64, String)> {
             regain::graph::svg::FONT,
         );
         // `y` is the baseline: the glyphs sit above it.
-        out.push((attr(tag, "x"), attr(tag, "y") - h, w, h, content.to_string()));
+        out.push((
+            attr(tag, "x"),
+            attr(tag, "y") - h,
+            w,
+            h,
+            content.to_string(),
+        ));
     }
     out
 }
@@ -365,7 +375,10 @@ fn large_graphs_draw_the_paths_view_by_default() {
     let big = big.to_str().unwrap();
     let (code, out, err) = common::regain(&["graph", big, "--format", "dot"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("path0 [") && !out.contains("shape=ellipse"), "paths view");
+    assert!(
+        out.contains("path0 [") && !out.contains("shape=ellipse"),
+        "paths view"
+    );
     graphviz_accepts(&out, "generated 100 paths");
     let (code, out, _) = common::regain(&["graph", big, "--format", "svg"]);
     assert_eq!(code, 0);
@@ -383,7 +396,11 @@ fn large_graphs_draw_the_paths_view_by_default() {
 fn json_output_names_its_schema_first_and_view_is_only_for_drawings() {
     let (code, out, _) = common::regain(&["graph", "policies/alipay.regain", "--format", "json"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("{\"schema\":\"regain.graph/1\","), "{}", &out[..60]);
+    assert!(
+        out.starts_with("{\"schema\":\"regain.graph/1\","),
+        "{}",
+        &out[..60]
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["stats"]["nodes"], 225);
     let (code, _, err) = common::regain(&[
