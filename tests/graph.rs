@@ -414,3 +414,60 @@ fn json_output_names_its_schema_first_and_view_is_only_for_drawings() {
     assert_eq!(code, 64, "{err}");
     assert!(err.contains("--view"), "{err}");
 }
+
+/// Many tests of the same int facts under one `and`/`or` (combined class by class in the
+/// compiler, and cut in linear time): the graph decides like the interpreter.
+#[test]
+fn many_tests_of_one_int_fact_decide_like_the_interpreter() {
+    let mut r = common::Rng::new(99);
+    for round in 0..40 {
+        let op = if round % 2 == 0 { "or" } else { "and" };
+        let terms: Vec<String> = (0..2 + r.below(30))
+            .map(|_| {
+                let f = *r.pick(&["x", "y"]);
+                let k = r.range(-2, 40);
+                match r.below(7) {
+                    0 => format!("{f} < {k}"),
+                    1 => format!("{f} <= {k}"),
+                    2 => format!("{f} > {k}"),
+                    3 => format!("{f} >= {k}"),
+                    4 => format!("{f} == {k}"),
+                    5 => format!("{f} != {k}"),
+                    _ => format!("{f} in [{k}, {}, {}]", k + 2, k + 5),
+                }
+            })
+            .collect();
+        let src = format!(
+            "policy ints\nfacts {{\n  x: int 0..40\n  y: int -5..50\n  b: bool\n}}\n\
+             methods {{\n  m: possession requires b {op} ({})\n}}\n\
+             path p {{ steps m grants reset_password }}\n",
+            terms.join(&format!(" {op} "))
+        );
+        let policy = Policy::parse(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        let engine = Engine::new(&policy).unwrap();
+        for x in 0..=40 {
+            for y in [-5, -1, 0, 1, 2, 3, 5, 7, 10, 20, 38, 39, 40, 41, 42, 45, 50] {
+                for b in [false, true] {
+                    let json = format!("{{\"x\": {x}, \"y\": {y}, \"b\": {b}}}");
+                    let p = engine.profile_from_json(&json).unwrap();
+                    assert_eq!(engine.evaluate(&p), &policy.decide(&p), "{json}\n{src}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn twenty_thousand_tests_of_one_int_fact_compile_quickly_in_bounded_memory() {
+    let n = 20_000;
+    let terms: Vec<String> = (0..n).map(|i| format!("x == {}", i * 7)).collect();
+    let src = format!(
+        "policy ints\nfacts {{\n  x: int 0..1000000\n}}\nmethods {{\n  m: possession requires {}\n}}\n\
+         path p {{ steps m grants reset_password }}\n",
+        terms.join(" or ")
+    );
+    let (engine, took) = compile_quickly(&src);
+    let s = engine.graph().stats();
+    assert_eq!((s.nodes, s.edges, s.terminals), (1, 2 * n, 2));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

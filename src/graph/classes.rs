@@ -109,9 +109,10 @@ pub fn compute(ir: &Ir) -> Vec<Classes> {
     for c in conds {
         c.tests(&mut all);
     }
+    let mut seen: std::collections::HashSet<&Test> = std::collections::HashSet::new();
     for t in all {
         if let Some(list) = tests.get_mut(t.fact().index()) {
-            if !list.contains(t) {
+            if seen.insert(t) {
                 list.push(t.clone());
             }
         }
@@ -146,22 +147,28 @@ pub fn compute(ir: &Ir) -> Vec<Classes> {
                 }
             }
             FactType::Int { lo, hi } => {
-                let mut cuts: Vec<i64> = ts
+                // A cut starts a new class when a test that cuts there changes its
+                // outcome there: `cuts` lists every point where a test may change, so
+                // this is the same as comparing all tests' outcomes on both sides, in
+                // time linear in the number of cuts.
+                let mut cuts: Vec<(i64, usize)> = ts
                     .iter()
-                    .flat_map(|t| t.cuts())
-                    .filter(|c| c > lo && c <= hi)
+                    .enumerate()
+                    .flat_map(|(i, t)| t.cuts().into_iter().map(move |c| (c, i)))
+                    .filter(|(c, _)| c > lo && c <= hi)
                     .collect();
-                cuts.push(*lo);
                 cuts.sort_unstable();
-                cuts.dedup();
-                // Merge adjacent intervals that every test treats alike.
-                let mut starts: Vec<i64> = Vec::with_capacity(cuts.len());
-                let mut prev: Option<Vec<bool>> = None;
-                for c in cuts {
-                    let sig: Vec<bool> = ts.iter().map(|t| t.holds(c)).collect();
-                    if prev.as_ref() != Some(&sig) {
+                let mut starts: Vec<i64> = vec![*lo];
+                for group in cuts.chunk_by(|a, b| a.0 == b.0) {
+                    let Some(&(c, _)) = group.first() else {
+                        continue;
+                    };
+                    let changes = group
+                        .iter()
+                        .filter_map(|(_, i)| ts.get(*i))
+                        .any(|t| t.holds(c - 1) != t.holds(c));
+                    if changes {
                         starts.push(c);
-                        prev = Some(sig);
                     }
                 }
                 Classes::Int { starts, hi: *hi }

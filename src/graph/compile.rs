@@ -45,6 +45,13 @@ pub enum CompileError {
         /// The limit in force.
         limit: usize,
     },
+    /// The graph would need more edges than allowed (eight per allowed node): a fact
+    /// with very many value classes tested in very many places.
+    #[error("the decision graph needs more than {limit} edges; simplify the policy or raise the node limit")]
+    EdgeLimit {
+        /// The edge limit in force (eight times the node limit).
+        limit: usize,
+    },
     /// [`compile_in`] was given value classes or a fact order that do not fit the policy:
     /// a bug in the caller, reported instead of a crash.
     #[error("internal error: the value classes or the fact order given to the compiler do not fit the policy")]
@@ -138,6 +145,7 @@ impl Bdd<'_> {
         if *used > self.limit {
             return Err(CompileError::NodeLimit { limit: self.limit });
         }
+        check_edges(self.kids.len() + key.1.len(), self.limit)?;
         let id = index_u32(self.nodes.len(), self.limit)?;
         let first = index_u32(self.kids.len(), self.limit)?;
         self.nodes.push((level, first));
@@ -188,8 +196,48 @@ impl Bdd<'_> {
         // The neutral and the absorbing element.
         let (unit, zero) = if is_and { (TRUE, FALSE) } else { (FALSE, TRUE) };
         let mut parts = Vec::with_capacity(xs.len());
+        // Tests of one fact are combined class by class into one node, without a node
+        // per test: `x == 1 or x == 2 or …` over a fact with many classes would otherwise
+        // build one wide node per test and per intermediate result.
+        let mut by_fact: Vec<(usize, Vec<&Test>)> = Vec::new();
+        let mut slot_of: HashMap<usize, usize> = HashMap::default();
         for x in xs {
-            let n = self.cond(x, level_of, used)?;
+            let n = match &x.kind {
+                CondKind::Test(t) => {
+                    let f = t.fact().index();
+                    let slot = *slot_of.entry(f).or_insert_with(|| {
+                        by_fact.push((f, Vec::new()));
+                        by_fact.len() - 1
+                    });
+                    if let Some((_, ts)) = by_fact.get_mut(slot) {
+                        ts.push(t);
+                    }
+                    continue;
+                }
+                _ => self.cond(x, level_of, used)?,
+            };
+            if n == zero {
+                return Ok(zero);
+            }
+            if n != unit {
+                parts.push(n);
+            }
+        }
+        for (f, ts) in &by_fact {
+            let n = match ts.as_slice() {
+                [t] => self.test(t, level_of, used)?,
+                _ => {
+                    let (Some(level), Some(cls)) = (level_of.get(*f), self.classes.get(*f)) else {
+                        return Err(CompileError::Mismatch);
+                    };
+                    let all = ts.len() as u32;
+                    let kids: Vec<u32> = holding_counts(cls, ts)
+                        .into_iter()
+                        .map(|n| u32::from(if is_and { n == all } else { n > 0 }))
+                        .collect();
+                    self.mk(*level, kids, used)?
+                }
+            };
             if n == zero {
                 return Ok(zero);
             }
@@ -291,6 +339,71 @@ impl Bdd<'_> {
             self.or_memo.insert(key, r);
         }
         Ok(r)
+    }
+}
+
+/// Per class of `cls`, how many of the tests `ts` (all of that fact) hold. For ints,
+/// each test is evaluated once per run of classes between its cuts (a difference array
+/// sums the runs), so the cost is linear in the classes plus the tests' cuts rather than
+/// their product.
+fn holding_counts(cls: &Classes, ts: &[&Test]) -> Vec<u32> {
+    let w = cls.count();
+    let Classes::Int { starts, .. } = cls else {
+        return (0..w)
+            .map(|c| {
+                let v = cls.representative(c);
+                ts.iter().filter(|t| t.holds(v)).count() as u32
+            })
+            .collect();
+    };
+    let mut diff = vec![0i64; w + 1];
+    let mut bounds = Vec::new();
+    for t in ts {
+        bounds.clear();
+        bounds.push(0usize);
+        // The class holding each cut: the test is constant between them (classes
+        // refine every test).
+        bounds.extend(
+            t.cuts()
+                .into_iter()
+                .map(|c| starts.partition_point(|s| *s <= c))
+                .filter(|k| *k >= 1)
+                .map(|k| k - 1),
+        );
+        bounds.push(w);
+        bounds.sort_unstable();
+        bounds.dedup();
+        for run in bounds.windows(2) {
+            if let [a, b] = run {
+                if t.holds(cls.representative(*a)) {
+                    if let Some(d) = diff.get_mut(*a) {
+                        *d += 1;
+                    }
+                    if let Some(d) = diff.get_mut(*b) {
+                        *d -= 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut acc = 0i64;
+    diff.iter()
+        .take(w)
+        .map(|d| {
+            acc += d;
+            acc as u32
+        })
+        .collect()
+}
+
+/// Memory is bounded by the node limit: the edges (children of all nodes, which grow
+/// with the facts' numbers of classes) may number at most eight per allowed node.
+fn check_edges(edges: usize, node_limit: usize) -> Result<(), CompileError> {
+    let limit = node_limit.saturating_mul(8);
+    if edges > limit {
+        Err(CompileError::EdgeLimit { limit })
+    } else {
+        Ok(())
     }
 }
 
@@ -752,6 +865,7 @@ impl<'a> Product<'a> {
                         Some(n) => n,
                         None => {
                             self.bump()?;
+                            check_edges(self.kids.len() + kids.len(), self.limit)?;
                             let id = index_u32(self.nodes.len(), self.limit)?;
                             let first = index_u32(self.kids.len(), self.limit)?;
                             self.nodes.push(FlatNode { fact, first });
