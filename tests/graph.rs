@@ -384,6 +384,7 @@ fn large_graphs_draw_the_paths_view_by_default() {
     assert_eq!(code, 0);
     assert_eq!(out.matches("<!-- path ").count(), 100);
     xml_elements(&out);
+    assert_no_text_overlaps(&out, "generated 100 paths");
     // Small graphs: the decision diagram, unless asked otherwise.
     let (_, out, _) = common::regain(&["graph", "policies/alipay.regain", "--format", "dot"]);
     assert!(out.contains("shape=ellipse"), "mdd view");
