@@ -1,5 +1,6 @@
 //! Prints the compile time and graph size of generated policies (10/100/1,000 paths
-//! over 16/64 facts), the figures recorded in BENCHMARKS.md.
+//! over 16/64 facts), the figures recorded in BENCHMARKS.md, then of long `and`/`or`
+//! chains (2,100 bool facts) written in declaration, reverse and shuffled order.
 //!
 //! `cargo run --release --example graph_sizes`
 
@@ -44,6 +45,65 @@ fn main() {
                 }
                 Err(e) => println!(
                     "| {shape} | {facts} | {paths} | {:.1} | {e} | | | |",
+                    t.elapsed().as_secs_f64() * 1e3
+                ),
+            }
+        }
+    }
+    chains();
+}
+
+/// `a0 and a1 and … and a{n-1}` (or `or`) in the given order, as one method's `requires`.
+fn chain(n: usize, order: &[usize], op: &str) -> String {
+    let mut src = String::from("policy chain\nfacts {\n");
+    for i in 0..n {
+        src.push_str(&format!("  a{i}: bool\n"));
+    }
+    let terms: Vec<String> = order.iter().map(|i| format!("a{i}")).collect();
+    src.push_str(&format!(
+        "}}\nmethods {{\n  m: possession requires {}\n}}\npath p {{ steps m grants reset_password }}\n",
+        terms.join(&format!(" {op} "))
+    ));
+    src
+}
+
+fn chains() {
+    let n = 2100;
+    let mut shuffled: Vec<usize> = (0..n).collect();
+    let mut r = common::Rng::new(7);
+    for i in (1..n).rev() {
+        shuffled.swap(i, r.below(i as u64 + 1) as usize);
+    }
+    let orders = [
+        ("declaration", (0..n).collect::<Vec<_>>()),
+        ("reverse", (0..n).rev().collect()),
+        ("shuffled", shuffled),
+    ];
+    println!();
+    println!("| chain of {n} facts | order | compile ms | nodes | depth |");
+    println!("|---|---|---:|---:|---:|");
+    for op in ["and", "or"] {
+        for (name, order) in &orders {
+            let policy = match regain::Policy::parse(&chain(n, order, op)) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            };
+            let t = std::time::Instant::now();
+            match regain::Engine::new(&policy) {
+                Ok(engine) => {
+                    let s = engine.graph().stats();
+                    println!(
+                        "| {op} | {name} | {:.1} | {} | {} |",
+                        t.elapsed().as_secs_f64() * 1e3,
+                        s.nodes,
+                        s.depth
+                    );
+                }
+                Err(e) => println!(
+                    "| {op} | {name} | {:.1} | {e} | |",
                     t.elapsed().as_secs_f64() * 1e3
                 ),
             }

@@ -50,6 +50,7 @@ pub mod interp;
 pub mod profile;
 pub mod simulate;
 pub mod source;
+pub mod stack;
 pub mod suite;
 pub mod syntax;
 
@@ -179,21 +180,9 @@ impl Engine {
 
     /// Compile a policy with explicit options.
     pub fn with_options(policy: &Policy, opts: CompileOptions) -> Result<Engine, CompileError> {
-        // The recursion depth of compilation grows with the number of facts; run it on a
-        // thread with a generous stack so that large policies never overflow.
-        let ir = policy.ir.clone();
-        let compiled = std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .name("regain-compile".into())
-                .stack_size(256 << 20)
-                .spawn_scoped(s, || graph::compile::compile(&ir, opts))
-                .map(|h| h.join())
-        });
-        let compiled = match compiled {
-            Ok(Ok(r)) => r?,
-            // No thread could be started, or it failed: compile here instead.
-            _ => graph::compile::compile(&ir, opts)?,
-        };
+        // Compilation runs on the big-stack worker (`stack::run_big`): its recursion depth
+        // grows with the number of facts.
+        let compiled = graph::compile::compile(&policy.ir, opts)?;
         Ok(Engine {
             policy: policy.clone(),
             graph: DecisionGraph::new(compiled),
@@ -304,25 +293,3 @@ impl profile::Finish for Engine {
     }
 }
 
-/// Run `f` on a thread with a large stack (recursion over policy-sized structures), or
-/// here when no thread can be started.
-pub(crate) fn run_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    let mut f = Some(f);
-    let out = std::thread::scope(|s| {
-        let f = &mut f;
-        std::thread::Builder::new()
-            .name("regain-big-stack".into())
-            .stack_size(256 << 20)
-            .spawn_scoped(s, move || f.take().map(|f| f()))
-            .ok()
-            .and_then(|h| h.join().ok())
-            .flatten()
-    });
-    match (out, f) {
-        (Some(v), _) => v,
-        (None, Some(f)) => f(),
-        // The thread took `f` and panicked: re-raise on this thread.
-        #[allow(clippy::panic, reason = "propagates a panic of the worker thread")]
-        (None, None) => panic!("regain worker thread panicked"),
-    }
-}

@@ -308,7 +308,7 @@ fn shared_type(a: &FactType, b: &FactType) -> Option<FactType> {
 /// Compare two versions of a policy. Runs on a large stack: the product of two graphs
 /// recurses once per fact.
 pub fn diff(old: &Policy, new: &Policy, opts: CompileOptions) -> Result<Diff, DiffError> {
-    crate::run_big_stack(|| diff_inner(old, new, opts))
+    crate::stack::run_big(|| diff_inner(old, new, opts))
 }
 
 fn identity_map(ir: &Ir) -> FactMap {

@@ -313,7 +313,7 @@ pub fn analyze(engine: &Engine) -> Analysis {
 
 /// Analyse a compiled policy under a measure (uniform, or a model's population).
 pub fn analyze_with(engine: &Engine, measure: &Measure) -> Analysis {
-    crate::run_big_stack(|| analyze_inner(engine, measure))
+    crate::stack::run_big(|| analyze_inner(engine, measure))
 }
 
 fn analyze_inner(engine: &Engine, measure: &Measure) -> Analysis {

@@ -10,14 +10,6 @@
 //!
 //! A node limit bounds memory: exceeding it is an error, never a crash.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use rustc_hash::FxHashMap as HashMap;
 
 use super::classes::{self, Classes};
@@ -53,6 +45,17 @@ pub enum CompileError {
         /// The limit in force.
         limit: usize,
     },
+    /// The graph would need more edges than allowed (eight per allowed node): a fact
+    /// with very many value classes tested in very many places.
+    #[error("the decision graph needs more than {limit} edges; simplify the policy or raise the node limit")]
+    EdgeLimit {
+        /// The edge limit in force (eight times the node limit).
+        limit: usize,
+    },
+    /// [`compile_in`] was given value classes or a fact order that do not fit the policy:
+    /// a bug in the caller, reported instead of a crash.
+    #[error("internal error: the value classes or the fact order given to the compiler do not fit the policy")]
+    Mismatch,
 }
 
 /// An inner node in the flat, evaluation-ready form.
@@ -92,11 +95,14 @@ struct Bdd<'a> {
     limit: usize,
 }
 
-impl<'a> Bdd<'a> {
+impl Bdd<'_> {
+    /// The level of node `n`'s test (`u32::MAX` for the terminals).
+    #[inline]
     fn level(&self, n: u32) -> u32 {
         self.nodes.get(n as usize).map_or(u32::MAX, |x| x.0)
     }
 
+    /// How many classes the fact at `level` has (0 below the last level).
     fn width(&self, level: u32) -> usize {
         self.order
             .get(level as usize)
@@ -104,12 +110,19 @@ impl<'a> Bdd<'a> {
             .map_or(0, Classes::count)
     }
 
+    /// Child `c` of inner node `n`.
+    #[inline]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "node ids and kid offsets are created by `mk`, which stores one kid per class"
+    )]
     fn kid(&self, n: u32, c: usize) -> u32 {
         let (_, first) = self.nodes[n as usize];
         self.kids[first as usize + c]
     }
 
     /// The cofactor of `n` for class `c` of `level`.
+    #[inline]
     fn cofactor(&self, n: u32, level: u32, c: usize) -> u32 {
         if self.level(n) == level {
             self.kid(n, c)
@@ -132,8 +145,10 @@ impl<'a> Bdd<'a> {
         if *used > self.limit {
             return Err(CompileError::NodeLimit { limit: self.limit });
         }
-        let id = self.nodes.len() as u32;
-        self.nodes.push((level, self.kids.len() as u32));
+        check_edges(self.kids.len() + key.1.len(), self.limit)?;
+        let id = index_u32(self.nodes.len(), self.limit)?;
+        let first = index_u32(self.kids.len(), self.limit)?;
+        self.nodes.push((level, first));
         self.kids.extend_from_slice(&key.1);
         self.unique.insert(key, id);
         Ok(id)
@@ -141,56 +156,115 @@ impl<'a> Bdd<'a> {
 
     fn test(&mut self, t: &Test, level_of: &[u32], used: &mut usize) -> Result<u32, CompileError> {
         let f = t.fact().index();
-        let level = level_of[f];
-        let cls = &self.classes[f];
+        let (Some(level), Some(cls)) = (level_of.get(f), self.classes.get(f)) else {
+            return Err(CompileError::Mismatch);
+        };
         let kids: Vec<u32> = (0..cls.count())
-            .map(|c| {
-                if t.holds(cls.representative(c)) {
-                    TRUE
-                } else {
-                    FALSE
-                }
-            })
+            .map(|c| u32::from(t.holds(cls.representative(c))))
             .collect();
-        self.mk(level, kids, used)
+        self.mk(*level, kids, used)
     }
 
+    /// The diagram of a condition. Recursive over the condition's nesting, which the
+    /// parser bounds (`syntax::MAX_NESTING`).
     fn cond(&mut self, c: &Cond, level_of: &[u32], used: &mut usize) -> Result<u32, CompileError> {
         match &c.kind {
-            CondKind::Const(b) => Ok(*b as u32),
+            CondKind::Const(b) => Ok(u32::from(*b)),
             CondKind::Test(t) => self.test(t, level_of, used),
             CondKind::Not(x) => {
                 let n = self.cond(x, level_of, used)?;
                 self.not(n, used)
             }
-            CondKind::And(xs) => {
-                let mut acc = TRUE;
-                for x in xs {
-                    let n = self.cond(x, level_of, used)?;
-                    acc = self.and(acc, n, used)?;
-                    if acc == FALSE {
-                        break;
+            CondKind::And(xs) => self.fold(xs, true, level_of, used),
+            CondKind::Or(xs) => self.fold(xs, false, level_of, used),
+        }
+    }
+
+    /// An n-ary `and` (`is_and`) or `or`. The operands' diagrams are combined deepest
+    /// first (by the level of their top test): each new operand then sits above the
+    /// accumulated diagram, so a chain of `n` tests costs `O(n)` nodes and steps whatever
+    /// the order in the source. Folding in source order instead rebuilds the whole
+    /// accumulated diagram below each test that is deeper than it: `O(n²)` for a chain
+    /// written in fact order.
+    fn fold(
+        &mut self,
+        xs: &[Cond],
+        is_and: bool,
+        level_of: &[u32],
+        used: &mut usize,
+    ) -> Result<u32, CompileError> {
+        // The neutral and the absorbing element.
+        let (unit, zero) = if is_and { (TRUE, FALSE) } else { (FALSE, TRUE) };
+        let mut parts = Vec::with_capacity(xs.len());
+        // Tests of one fact are combined class by class into one node, without a node
+        // per test: `x == 1 or x == 2 or …` over a fact with many classes would otherwise
+        // build one wide node per test and per intermediate result.
+        let mut by_fact: Vec<(usize, Vec<&Test>)> = Vec::new();
+        let mut slot_of: HashMap<usize, usize> = HashMap::default();
+        for x in xs {
+            let n = match &x.kind {
+                CondKind::Test(t) => {
+                    let f = t.fact().index();
+                    let slot = *slot_of.entry(f).or_insert_with(|| {
+                        by_fact.push((f, Vec::new()));
+                        by_fact.len() - 1
+                    });
+                    if let Some((_, ts)) = by_fact.get_mut(slot) {
+                        ts.push(t);
                     }
+                    continue;
                 }
-                Ok(acc)
+                _ => self.cond(x, level_of, used)?,
+            };
+            if n == zero {
+                return Ok(zero);
             }
-            CondKind::Or(xs) => {
-                let mut acc = FALSE;
-                for x in xs {
-                    let n = self.cond(x, level_of, used)?;
-                    acc = self.or(acc, n, used)?;
-                    if acc == TRUE {
-                        break;
-                    }
-                }
-                Ok(acc)
+            if n != unit {
+                parts.push(n);
             }
         }
+        for (f, ts) in &by_fact {
+            let n = match ts.as_slice() {
+                [t] => self.test(t, level_of, used)?,
+                _ => {
+                    let (Some(level), Some(cls)) = (level_of.get(*f), self.classes.get(*f)) else {
+                        return Err(CompileError::Mismatch);
+                    };
+                    let all = ts.len() as u32;
+                    let kids: Vec<u32> = holding_counts(cls, ts)
+                        .into_iter()
+                        .map(|n| u32::from(if is_and { n == all } else { n > 0 }))
+                        .collect();
+                    self.mk(*level, kids, used)?
+                }
+            };
+            if n == zero {
+                return Ok(zero);
+            }
+            if n != unit {
+                parts.push(n);
+            }
+        }
+        // Deepest top level first; ties by node id so that the result is deterministic.
+        parts.sort_unstable_by_key(|n| (std::cmp::Reverse(self.level(*n)), *n));
+        parts.dedup();
+        let mut acc = unit;
+        for n in parts {
+            acc = if is_and {
+                self.and(acc, n, used)?
+            } else {
+                self.or(acc, n, used)?
+            };
+            if acc == zero {
+                break;
+            }
+        }
+        Ok(acc)
     }
 
     fn not(&mut self, n: u32, used: &mut usize) -> Result<u32, CompileError> {
         if n <= TRUE {
-            return Ok(1 - n);
+            return Ok(TRUE - n);
         }
         if let Some(r) = self.not_memo.get(&n) {
             return Ok(*r);
@@ -268,69 +342,186 @@ impl<'a> Bdd<'a> {
     }
 }
 
+/// Per class of `cls`, how many of the tests `ts` (all of that fact) hold. For ints,
+/// each test is evaluated once per run of classes between its cuts (a difference array
+/// sums the runs), so the cost is linear in the classes plus the tests' cuts rather than
+/// their product.
+fn holding_counts(cls: &Classes, ts: &[&Test]) -> Vec<u32> {
+    let w = cls.count();
+    let Classes::Int { starts, .. } = cls else {
+        return (0..w)
+            .map(|c| {
+                let v = cls.representative(c);
+                ts.iter().filter(|t| t.holds(v)).count() as u32
+            })
+            .collect();
+    };
+    let mut diff = vec![0i64; w + 1];
+    let mut bounds = Vec::new();
+    for t in ts {
+        bounds.clear();
+        bounds.push(0usize);
+        // The class holding each cut: the test is constant between them (classes
+        // refine every test).
+        bounds.extend(
+            t.cuts()
+                .into_iter()
+                .map(|c| starts.partition_point(|s| *s <= c))
+                .filter(|k| *k >= 1)
+                .map(|k| k - 1),
+        );
+        bounds.push(w);
+        bounds.sort_unstable();
+        bounds.dedup();
+        for run in bounds.windows(2) {
+            if let [a, b] = run {
+                if t.holds(cls.representative(*a)) {
+                    if let Some(d) = diff.get_mut(*a) {
+                        *d += 1;
+                    }
+                    if let Some(d) = diff.get_mut(*b) {
+                        *d -= 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut acc = 0i64;
+    diff.iter()
+        .take(w)
+        .map(|d| {
+            acc += d;
+            acc as u32
+        })
+        .collect()
+}
+
+/// Memory is bounded by the node limit: the edges (children of all nodes, which grow
+/// with the facts' numbers of classes) may number at most eight per allowed node.
+fn check_edges(edges: usize, node_limit: usize) -> Result<(), CompileError> {
+    let limit = node_limit.saturating_mul(8);
+    if edges > limit {
+        Err(CompileError::EdgeLimit { limit })
+    } else {
+        Ok(())
+    }
+}
+
+/// `i` as a `u32` index, or the node-limit error when the arrays outgrow 32-bit indices
+/// (which the node limit normally prevents long before).
+fn index_u32(i: usize, limit: usize) -> Result<u32, CompileError> {
+    u32::try_from(i)
+        .ok()
+        .filter(|i| *i & TERMINAL == 0)
+        .ok_or(CompileError::NodeLimit { limit })
+}
+
+/// The tests of a condition, appended to `out` (iteratively).
+fn tests_of<'a>(c: &'a Cond, out: &mut Vec<&'a Test>) {
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        match &c.kind {
+            CondKind::Const(_) => {}
+            CondKind::Test(t) => out.push(t),
+            CondKind::Not(x) => stack.push(x),
+            CondKind::And(xs) | CondKind::Or(xs) => stack.extend(xs.iter().rev()),
+        }
+    }
+}
+
 /// Fact order: facts tested by deny rules first (a deny cuts the whole graph), then the
 /// facts tested most often (a method's tests count once per path that lists it), ties in
 /// declaration order. Every tested fact with more than one class gets a level.
 pub(crate) fn fact_order(ir: &Ir, classes: &[Classes]) -> Vec<FactId> {
-    let mut count = vec![0usize; ir.facts.len()];
-    let mut in_deny = vec![false; ir.facts.len()];
-    let mut tests = Vec::new();
-    for d in &ir.denies {
-        tests.clear();
-        d.when.tests(&mut tests);
+    let n = ir.facts.len();
+    let mut count = vec![0usize; n];
+    let mut in_deny = vec![false; n];
+    let mut add = |c: &Cond, weight: usize, deny: bool| {
+        let mut tests = Vec::new();
+        tests_of(c, &mut tests);
         for t in &tests {
-            in_deny[t.fact().index()] = true;
-            count[t.fact().index()] += 1;
-        }
-    }
-    let mut uses = vec![0usize; ir.methods.len()];
-    for p in &ir.paths {
-        for st in &p.steps {
-            for m in st.methods() {
-                uses[m.index()] += 1;
+            let f = t.fact().index();
+            if let Some(k) = count.get_mut(f) {
+                *k += weight;
+            }
+            if let (true, Some(d)) = (deny, in_deny.get_mut(f)) {
+                *d = true;
             }
         }
+    };
+    for d in &ir.denies {
+        add(&d.when, 1, true);
     }
     for p in &ir.paths {
-        tests.clear();
-        p.when.tests(&mut tests);
-        for t in &tests {
-            count[t.fact().index()] += 1;
+        add(&p.when, 1, false);
+    }
+    let mut uses = vec![0usize; ir.methods.len()];
+    for m in ir
+        .paths
+        .iter()
+        .flat_map(|p| &p.steps)
+        .flat_map(|s| s.methods())
+    {
+        if let Some(u) = uses.get_mut(m.index()) {
+            *u += 1;
         }
     }
-    for (mi, m) in ir.methods.iter().enumerate() {
-        tests.clear();
-        m.requires.tests(&mut tests);
-        for t in &tests {
-            count[t.fact().index()] += 1 + uses[mi];
-        }
+    for (m, u) in ir.methods.iter().zip(&uses) {
+        add(&m.requires, 1 + u, false);
     }
-    let mut ids: Vec<usize> = (0..ir.facts.len())
-        .filter(|i| count[*i] > 0 && classes[*i].count() > 1)
+    let mut ids: Vec<(bool, usize, usize)> = (0..n)
+        .filter_map(|i| {
+            let c = count.get(i).copied().unwrap_or(0);
+            let wide = classes.get(i).is_some_and(|cl| cl.count() > 1);
+            let deny = in_deny.get(i).copied().unwrap_or(false);
+            (c > 0 && wide).then_some((!deny, usize::MAX - c, i))
+        })
         .collect();
-    ids.sort_by_key(|i| (!in_deny[*i], std::cmp::Reverse(count[*i]), *i));
-    ids.into_iter().map(|i| FactId(i as u32)).collect()
+    ids.sort_unstable();
+    ids.into_iter().map(|(_, _, i)| FactId(i as u32)).collect()
 }
 
-/// Compile a checked policy.
+/// Compile a checked policy. Runs on the big-stack worker ([`crate::stack::run_big`]):
+/// safe to call from any thread.
 pub(crate) fn compile(ir: &Ir, opts: CompileOptions) -> Result<Compiled, CompileError> {
-    let classes = classes::compute(ir);
-    let order = fact_order(ir, &classes);
-    compile_in(ir, classes, order, opts)
+    crate::stack::run_big(|| {
+        let classes = classes::compute(ir);
+        let order = fact_order(ir, &classes);
+        compile_in(ir, classes, order, opts)
+    })
 }
 
 /// Compile with given value classes and fact order (which must refine every test of
 /// `ir` and list every tested fact that has more than one class). `diff` compiles two
 /// versions of a policy this way so that their graphs can be walked together.
+///
+/// The diagrams are walked recursively (depth up to the number of facts), so this runs
+/// itself on the big-stack worker ([`crate::stack::run_big`]; inline when the caller is
+/// already there): safe to call from any thread.
 pub(crate) fn compile_in(
     ir: &Ir,
     classes: Vec<Classes>,
     order: Vec<FactId>,
     opts: CompileOptions,
 ) -> Result<Compiled, CompileError> {
+    crate::stack::run_big(|| compile_on_big_stack(ir, classes, order, opts))
+}
+
+fn compile_on_big_stack(
+    ir: &Ir,
+    classes: Vec<Classes>,
+    order: Vec<FactId>,
+    opts: CompileOptions,
+) -> Result<Compiled, CompileError> {
+    if classes.len() != ir.facts.len() {
+        return Err(CompileError::Mismatch);
+    }
     let mut level_of = vec![u32::MAX; ir.facts.len()];
     for (l, f) in order.iter().enumerate() {
-        level_of[f.index()] = l as u32;
+        match level_of.get_mut(f.index()) {
+            Some(slot) if *slot == u32::MAX => *slot = l as u32,
+            _ => return Err(CompileError::Mismatch),
+        }
     }
     let mut used = 0usize;
     let mut bdd = Bdd {
@@ -358,25 +549,9 @@ pub(crate) fn compile_in(
     bdd.and_memo = HashMap::default();
     bdd.or_memo = HashMap::default();
     bdd.not_memo = HashMap::default();
+    bdd.unique = HashMap::default();
 
-    let mut p = Product {
-        ir,
-        bdd: &bdd,
-        nd: ir.denies.len(),
-        np: ir.paths.len(),
-        nodes: Vec::new(),
-        kids: Vec::new(),
-        unique: SliceMap::new(),
-        memo: SliceMap::new(),
-        state_pool: Vec::new(),
-        kid_pool: Vec::new(),
-        scratch: Vec::new(),
-        decisions: Vec::new(),
-        decision_ids: HashMap::default(),
-        offers: Default::default(),
-        used,
-        limit: opts.node_limit,
-    };
+    let mut p = Product::new(ir, &bdd, used, opts.node_limit);
     let mut state: Vec<(u32, u32)> = roots
         .into_iter()
         .enumerate()
@@ -385,58 +560,133 @@ pub(crate) fn compile_in(
         .collect();
     p.normalize(&mut state);
     let root = p.build(&state)?;
+    let (nodes, kids, decisions) = (p.nodes, p.kids, p.decisions);
     Ok(Compiled {
-        classes: classes.clone(),
-        order: order.clone(),
-        nodes: p.nodes,
-        kids: p.kids,
-        decisions: p.decisions,
+        classes,
+        order,
+        nodes,
+        kids,
+        decisions,
         root,
     })
 }
 
-/// A map from slices to `u32`, with every key stored in one arena: no allocation per
-/// key, and one free at the end instead of one per state.
-struct SliceMap<T: Copy + Eq + std::hash::Hash> {
-    arena: Vec<T>,
-    table: hashbrown::HashTable<(u32, u32, u32)>,
-    hasher: rustc_hash::FxBuildHasher,
+/// A key word of a [`SliceMap`].
+trait Word: Copy + Eq {
+    fn word(self) -> u64;
 }
 
-impl<T: Copy + Eq + std::hash::Hash> SliceMap<T> {
+impl Word for u32 {
+    #[inline]
+    fn word(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+impl Word for (u32, u32) {
+    #[inline]
+    fn word(self) -> u64 {
+        (u64::from(self.0) << 32) | u64::from(self.1)
+    }
+}
+
+/// A fast hash of a slice of words: one folded 64×64→128-bit multiply per word (as
+/// foldhash does), so that a state of `n` (condition, sub-diagram) pairs costs `n`
+/// multiplies. Only the low 32 bits are kept, stored with the entry.
+#[inline]
+fn hash_words<T: Word>(key: &[T]) -> u32 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    const L: u64 = 0xA076_1D64_78BD_642F;
+    let fold = |a: u64, b: u64| {
+        let p = u128::from(a) * u128::from(b);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    let mut h = fold(key.len() as u64 ^ L, K);
+    for w in key {
+        h = fold(h ^ w.word(), K);
+    }
+    (h ^ (h >> 32)) as u32
+}
+
+/// One entry of a [`SliceMap`]: the key's hash, where it sits in the arena, its value.
+#[derive(Clone, Copy)]
+struct Entry {
+    hash: u32,
+    start: u32,
+    len: u32,
+    value: u32,
+}
+
+impl Entry {
+    /// The 64-bit hash the table works with: the stored 32 bits in both halves, so that
+    /// both the bucket (low bits) and the tag (top 7 bits) vary.
+    #[inline]
+    fn table_hash(hash: u32) -> u64 {
+        (u64::from(hash) << 32) | u64::from(hash)
+    }
+}
+
+/// A map from slices to `u32`, with every key stored in one arena: no allocation per
+/// key, and one free at the end instead of one per state. Entries keep their hash, so
+/// that growing the table never rehashes a key and a probe compares a key's words only
+/// when the hashes agree.
+struct SliceMap<T: Word> {
+    arena: Vec<T>,
+    table: hashbrown::HashTable<Entry>,
+}
+
+impl<T: Word> SliceMap<T> {
     fn new() -> Self {
         SliceMap {
             arena: Vec::new(),
             table: hashbrown::HashTable::new(),
-            hasher: rustc_hash::FxBuildHasher,
         }
     }
 
-    fn hash(&self, key: &[T]) -> u64 {
-        use std::hash::BuildHasher;
-        self.hasher.hash_one(key)
-    }
-
-    fn get(&self, key: &[T]) -> Option<u32> {
-        let h = self.hash(key);
+    #[inline]
+    fn get(&self, hash: u32, key: &[T]) -> Option<u32> {
+        let arena = &self.arena;
         self.table
-            .find(h, |(s, l, _)| {
-                &self.arena[*s as usize..(*s + *l) as usize] == key
+            .find(Entry::table_hash(hash), |e| {
+                e.hash == hash
+                    && arena.get(e.start as usize..(e.start + e.len) as usize) == Some(key)
             })
-            .map(|e| e.2)
+            .map(|e| e.value)
     }
 
-    fn insert(&mut self, key: &[T], value: u32) {
-        let h = self.hash(key);
-        let start = self.arena.len() as u32;
+    /// Insert a key known to be absent. Fails (as the node limit) only if the arena
+    /// outgrows 32-bit offsets.
+    fn insert(
+        &mut self,
+        hash: u32,
+        key: &[T],
+        value: u32,
+        limit: usize,
+    ) -> Result<(), CompileError> {
+        let start = index_u32(self.arena.len(), limit)?;
+        let len = index_u32(key.len(), limit)?;
+        if start.checked_add(len).is_none() {
+            return Err(CompileError::NodeLimit { limit });
+        }
         self.arena.extend_from_slice(key);
-        let (arena, hasher) = (&self.arena, &self.hasher);
-        self.table
-            .insert_unique(h, (start, key.len() as u32, value), |(s, l, _)| {
-                use std::hash::BuildHasher;
-                hasher.hash_one(&arena[*s as usize..(*s + *l) as usize])
-            });
+        self.table.insert_unique(
+            Entry::table_hash(hash),
+            Entry {
+                hash,
+                start,
+                len,
+                value,
+            },
+            |e| Entry::table_hash(e.hash),
+        );
+        Ok(())
     }
+}
+
+/// The structure of one path for [`Product::normalize`]: per step, how many methods it
+/// needs and the condition indices of its methods.
+struct PathShape {
+    steps: Vec<(usize, Vec<u32>)>,
 }
 
 /// The product construction. A state lists, for each condition that is not yet known to
@@ -445,8 +695,9 @@ impl<T: Copy + Eq + std::hash::Hash> SliceMap<T> {
 struct Product<'a> {
     ir: &'a Ir,
     bdd: &'a Bdd<'a>,
-    nd: usize,
-    np: usize,
+    nd: u32,
+    np: u32,
+    shapes: Vec<PathShape>,
     nodes: Vec<FlatNode>,
     kids: Vec<u32>,
     unique: SliceMap<u32>,
@@ -454,72 +705,122 @@ struct Product<'a> {
     /// Reused buffers for child states and children lists.
     state_pool: Vec<Vec<(u32, u32)>>,
     kid_pool: Vec<Vec<u32>>,
-    /// Scratch buffers for `normalize`.
-    scratch: Vec<u32>,
+    /// Per condition index: present in the state being normalized.
+    present: Vec<bool>,
+    /// Per condition index: a method listed by a live path (during `normalize`).
+    wanted: Vec<bool>,
     decisions: Vec<Decision>,
-    decision_ids: HashMap<Box<[u32]>, u32>,
+    decision_ids: SliceMap<u32>,
     offers: std::collections::HashMap<Vec<u32>, std::sync::Arc<crate::decision::Offer>>,
     used: usize,
     limit: usize,
 }
 
-impl Product<'_> {
+impl<'a> Product<'a> {
+    fn new(ir: &'a Ir, bdd: &'a Bdd<'a>, used: usize, limit: usize) -> Self {
+        let (nd, np) = (ir.denies.len() as u32, ir.paths.len() as u32);
+        let shapes = ir
+            .paths
+            .iter()
+            .map(|p| PathShape {
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|st| {
+                        let ms = st.methods().iter().map(|m| nd + np + m.0).collect();
+                        (st.needed(), ms)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let total = ir.denies.len() + ir.paths.len() + ir.methods.len();
+        Product {
+            ir,
+            bdd,
+            nd,
+            np,
+            shapes,
+            nodes: Vec::new(),
+            kids: Vec::new(),
+            unique: SliceMap::new(),
+            memo: SliceMap::new(),
+            state_pool: Vec::new(),
+            kid_pool: Vec::new(),
+            present: vec![false; total],
+            wanted: vec![false; total],
+            decisions: Vec::new(),
+            decision_ids: SliceMap::new(),
+            offers: Default::default(),
+            used,
+            limit,
+        }
+    }
+
     /// Drop parts of the state that cannot change the decision, so that more states
     /// coincide: everything but the deny rules once one deny holds; paths with a step
     /// that can no longer get enough usable methods; methods listed only by paths that
     /// are already unavailable (or by no path).
     fn normalize(&mut self, s: &mut Vec<(u32, u32)>) {
-        let (nd, np) = (self.nd as u32, self.np as u32);
+        let (nd, np) = (self.nd, self.np);
         if s.iter().any(|(i, n)| *i < nd && *n == TRUE) {
             s.retain(|(i, _)| *i < nd);
             return;
         }
-        let present = |s: &[(u32, u32)], i: u32| s.binary_search_by_key(&i, |(k, _)| *k).is_ok();
-        // Paths that cannot be completed any more.
-        let mut dead = std::mem::take(&mut self.scratch);
-        dead.clear();
-        dead.extend(
-            s.iter()
-                .filter(|(i, _)| *i >= nd && *i < nd + np)
-                .filter(|(i, _)| {
-                    let path = &self.ir.paths[(*i - nd) as usize];
-                    path.steps.iter().any(|step| {
-                        let usable = step
-                            .methods()
-                            .iter()
-                            .filter(|m| present(s, nd + np + m.0))
-                            .count();
-                        usable < step.needed()
-                    })
-                })
-                .map(|(i, _)| *i),
-        );
-        if !dead.is_empty() {
-            s.retain(|(i, _)| dead.binary_search(i).is_err());
+        let (present, wanted, shapes) = (&mut self.present, &mut self.wanted, &self.shapes);
+        let flag = |v: &[bool], i: u32| v.get(i as usize).copied().unwrap_or(false);
+        for (i, _) in s.iter() {
+            if let Some(p) = present.get_mut(*i as usize) {
+                *p = true;
+            }
         }
-        // Methods no live path lists.
-        let first_method = s.partition_point(|(i, _)| *i < nd + np);
-        if first_method < s.len() {
-            let mut wanted = dead;
-            wanted.clear();
-            wanted.extend(
-                s[..first_method]
-                    .iter()
-                    .filter(|(i, _)| *i >= nd)
-                    .flat_map(|(i, _)| self.ir.paths[(*i - nd) as usize].steps.iter())
-                    .flat_map(|step| step.methods().iter().map(|m| nd + np + m.0)),
-            );
-            wanted.sort_unstable();
-            wanted.dedup();
-            s.retain(|(i, _)| *i < nd + np || wanted.binary_search(i).is_ok());
-            self.scratch = wanted;
-        } else {
-            self.scratch = dead;
+        // Live paths (every step can still get enough usable methods) mark their
+        // methods wanted; dead paths and unwanted methods are dropped.
+        for (i, _) in s.iter().filter(|(i, _)| *i >= nd && *i < nd + np) {
+            let Some(shape) = shapes.get((*i - nd) as usize) else {
+                continue;
+            };
+            let live = shape
+                .steps
+                .iter()
+                .all(|(needed, ms)| ms.iter().filter(|m| flag(present, **m)).count() >= *needed);
+            if !live {
+                if let Some(p) = present.get_mut(*i as usize) {
+                    *p = false;
+                }
+                continue;
+            }
+            for m in shape.steps.iter().flat_map(|(_, ms)| ms) {
+                if let Some(w) = wanted.get_mut(*m as usize) {
+                    *w = true;
+                }
+            }
+        }
+        // `keep(i)` reads only the flags of `i`, so each entry's `present` flag can be
+        // cleared as soon as it is decided: the flags are reset without a pass over all
+        // conditions.
+        s.retain(|(i, _)| {
+            let keep = *i < nd || (*i < nd + np && flag(present, *i)) || flag(wanted, *i);
+            if let Some(p) = present.get_mut(*i as usize) {
+                *p = false;
+            }
+            keep
+        });
+        // The paths left are the live ones: clear the methods they marked.
+        for (i, _) in s.iter().filter(|(i, _)| *i >= nd && *i < nd + np) {
+            let Some(shape) = shapes.get((*i - nd) as usize) else {
+                continue;
+            };
+            for m in shape.steps.iter().flat_map(|(_, ms)| ms) {
+                if let Some(w) = wanted.get_mut(*m as usize) {
+                    *w = false;
+                }
+            }
         }
     }
 
     fn build(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
-        if let Some(r) = self.memo.get(state) {
+        let hash = hash_words(state);
+        if let Some(r) = self.memo.get(hash, state) {
             return Ok(r);
         }
         let top = state
@@ -528,44 +829,50 @@ impl Product<'_> {
             .min()
             .unwrap_or(u32::MAX);
         let r = if top == u32::MAX {
-            self.terminal(state)
+            self.terminal(state)?
         } else {
             let width = self.bdd.width(top);
             let mut kids = self.kid_pool.pop().unwrap_or_default();
             kids.clear();
+            let fact = self.bdd.order.get(top as usize).map_or(0, |f| f.0);
+            // Key: the fact, then the children.
+            kids.push(fact);
             for c in 0..width {
                 // Child states come from a pool of buffers: no allocation per edge.
                 let mut child = self.state_pool.pop().unwrap_or_default();
                 child.clear();
-                child.extend(
-                    state
-                        .iter()
-                        .map(|(i, n)| (*i, self.bdd.cofactor(*n, top, c)))
-                        .filter(|(_, n)| *n != FALSE),
-                );
-                self.normalize(&mut child);
+                let (nd, bdd) = (self.nd, self.bdd);
+                let mut changed = false;
+                child.extend(state.iter().filter_map(|(i, n)| {
+                    let k = bdd.cofactor(*n, top, c);
+                    // A condition that became false, or a deny rule that now holds, can
+                    // change what `normalize` drops; otherwise the child is normal.
+                    changed |= k == FALSE || (*i < nd && k == TRUE);
+                    (k != FALSE).then_some((*i, k))
+                }));
+                if changed {
+                    self.normalize(&mut child);
+                }
                 let k = self.build(&child);
                 self.state_pool.push(child);
                 kids.push(k?);
             }
-            let r = if kids.iter().all(|k| *k == kids[0]) {
-                kids[0]
-            } else {
-                let fact = self.bdd.order[top as usize].0;
-                // Key: the fact, then the children.
-                kids.insert(0, fact);
-                match self.unique.get(&kids) {
-                    Some(n) => n,
-                    None => {
-                        self.bump()?;
-                        let id = self.nodes.len() as u32;
-                        self.nodes.push(FlatNode {
-                            fact,
-                            first: self.kids.len() as u32,
-                        });
-                        self.kids.extend_from_slice(&kids[1..]);
-                        self.unique.insert(&kids, id);
-                        id
+            let r = match kids.get(1..) {
+                Some([k0, rest @ ..]) if rest.iter().all(|k| k == k0) => *k0,
+                _ => {
+                    let h = hash_words(&kids);
+                    match self.unique.get(h, &kids) {
+                        Some(n) => n,
+                        None => {
+                            self.bump()?;
+                            check_edges(self.kids.len() + kids.len(), self.limit)?;
+                            let id = index_u32(self.nodes.len(), self.limit)?;
+                            let first = index_u32(self.kids.len(), self.limit)?;
+                            self.nodes.push(FlatNode { fact, first });
+                            self.kids.extend(kids.iter().skip(1));
+                            self.unique.insert(h, &kids, id, self.limit)?;
+                            id
+                        }
                     }
                 }
             };
@@ -573,7 +880,7 @@ impl Product<'_> {
             r
         };
         self.bump()?;
-        self.memo.insert(state, r);
+        self.memo.insert(hash, state, r, self.limit)?;
         Ok(r)
     }
 
@@ -587,8 +894,8 @@ impl Product<'_> {
     }
 
     /// A terminal state: every listed condition is true, every other one false.
-    fn terminal(&mut self, state: &[(u32, u32)]) -> u32 {
-        let (nd, np) = (self.nd, self.np);
+    fn terminal(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
+        let (nd, np) = (self.nd as usize, self.np as usize);
         let holds = |i: usize| state.binary_search_by_key(&(i as u32), |(k, _)| *k).is_ok();
         let denies = state
             .iter()
@@ -600,13 +907,14 @@ impl Product<'_> {
             .filter(|i| *i >= nd && *i < nd + np)
             .map(|i| i - nd);
         let sel = Selection::new(self.ir, denies, paths, |m| holds(nd + np + m));
-        let key = sel.key().into_boxed_slice();
-        if let Some(id) = self.decision_ids.get(&key) {
-            return *id | TERMINAL;
+        let key = sel.key();
+        let hash = hash_words(&key);
+        if let Some(id) = self.decision_ids.get(hash, &key) {
+            return Ok(id | TERMINAL);
         }
-        let id = self.decisions.len() as u32;
+        let id = index_u32(self.decisions.len(), self.limit)?;
         self.decisions.push(sel.decision(self.ir, &mut self.offers));
-        self.decision_ids.insert(key, id);
-        id | TERMINAL
+        self.decision_ids.insert(hash, &key, id, self.limit)?;
+        Ok(id | TERMINAL)
     }
 }

@@ -5,17 +5,11 @@
 //! in flat arrays for evaluation and exported as a petgraph [`petgraph::graph::DiGraph`]
 //! for drawing and analysis.
 
-// LINT-WALL: temporary; the owner of this file removes this allow and fixes or justifies each case.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 pub mod classes;
 pub mod compile;
 pub mod dot;
+pub mod paths;
+pub mod svg;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -100,31 +94,44 @@ impl DecisionGraph {
         }
     }
 
+    /// The children of inner node `n` (one per class of its fact); empty for an id
+    /// that is not an inner node.
+    pub(crate) fn children(&self, n: u32) -> &[u32] {
+        let Some(node) = self.c.nodes.get(n as usize) else {
+            return &[];
+        };
+        let width = self
+            .c
+            .classes
+            .get(node.fact as usize)
+            .map_or(0, Classes::count);
+        let first = node.first as usize;
+        self.c.kids.get(first..first + width).unwrap_or(&[])
+    }
+
     /// Size figures.
     pub fn stats(&self) -> Stats {
         let mut depth = vec![0usize; self.c.nodes.len()];
         // Children have smaller ids than parents: one pass in id order.
         let mut edges = 0;
-        for (i, n) in self.c.nodes.iter().enumerate() {
-            let w = self.c.classes[n.fact as usize].count();
-            edges += w;
-            let d = (0..w)
-                .map(|c| self.c.kids[n.first as usize + c])
-                .map(|k| {
-                    if k & TERMINAL != 0 {
-                        0
-                    } else {
-                        depth[k as usize]
-                    }
-                })
+        for i in 0..self.c.nodes.len() {
+            let kids = self.children(i as u32);
+            edges += kids.len();
+            let d = kids
+                .iter()
+                .filter(|k| *k & TERMINAL == 0)
+                .filter_map(|k| depth.get(*k as usize))
                 .max()
+                .copied()
                 .unwrap_or(0);
-            depth[i] = d + 1;
+            if let Some(slot) = depth.get_mut(i) {
+                *slot = d + 1;
+            }
         }
         let root_depth = if self.c.root & TERMINAL != 0 {
             0
         } else {
-            depth[self.c.root as usize]
+            depth.get(self.c.root as usize).copied().unwrap_or(0)
         };
         Stats {
             nodes: self.c.nodes.len(),
@@ -139,22 +146,21 @@ impl DecisionGraph {
         let mut g = DiGraph::new();
         let mut inner = vec![None; self.c.nodes.len()];
         let mut term = vec![None; self.c.decisions.len()];
-        let mut stack = vec![self.c.root];
         // The root first, so that it is node 0.
         self.add(&mut g, &mut inner, &mut term, self.c.root);
+        let mut stack = vec![self.c.root];
         while let Some(r) = stack.pop() {
-            if r & TERMINAL != 0 {
+            let Some(from) = Self::index_of(&inner, &term, r) else {
                 continue;
-            }
-            let n = self.c.nodes[r as usize];
-            let from = self.add(&mut g, &mut inner, &mut term, r);
-            for c in 0..self.c.classes[n.fact as usize].count() {
-                let k = self.c.kids[n.first as usize + c];
-                let fresh = self.index_of(&inner, &term, k).is_none();
-                let to = self.add(&mut g, &mut inner, &mut term, k);
+            };
+            for (c, k) in self.children(r).iter().enumerate() {
+                let fresh = Self::index_of(&inner, &term, *k).is_none();
+                let Some(to) = self.add(&mut g, &mut inner, &mut term, *k) else {
+                    continue;
+                };
                 g.add_edge(from, to, GraphEdge { class: c });
                 if fresh {
-                    stack.push(k);
+                    stack.push(*k);
                 }
             }
         }
@@ -162,45 +168,49 @@ impl DecisionGraph {
     }
 
     fn index_of(
-        &self,
         inner: &[Option<NodeIndex>],
         term: &[Option<NodeIndex>],
         r: u32,
     ) -> Option<NodeIndex> {
         if r & TERMINAL != 0 {
-            term[(r & !TERMINAL) as usize]
+            term.get((r & !TERMINAL) as usize).copied().flatten()
         } else {
-            inner[r as usize]
+            inner.get(r as usize).copied().flatten()
         }
     }
 
+    /// The petgraph node of `r`, added if new; `None` for an id outside the graph.
     fn add(
         &self,
         g: &mut DiGraph<GraphNode, GraphEdge>,
         inner: &mut [Option<NodeIndex>],
         term: &mut [Option<NodeIndex>],
         r: u32,
-    ) -> NodeIndex {
-        if let Some(i) = self.index_of(inner, term, r) {
-            return i;
+    ) -> Option<NodeIndex> {
+        if let Some(i) = Self::index_of(inner, term, r) {
+            return Some(i);
         }
         if r & TERMINAL != 0 {
             let d = (r & !TERMINAL) as usize;
+            let slot = term.get_mut(d)?;
             let i = g.add_node(GraphNode::Terminal { decision: d });
-            term[d] = Some(i);
-            i
+            *slot = Some(i);
+            Some(i)
         } else {
-            let fact = self.c.nodes[r as usize].fact as usize;
+            let fact = self.c.nodes.get(r as usize)?.fact as usize;
+            let slot = inner.get_mut(r as usize)?;
             let i = g.add_node(GraphNode::Test { fact });
-            inner[r as usize] = Some(i);
-            i
+            *slot = Some(i);
+            Some(i)
         }
     }
 
     /// A readable label for class `c` of fact `f`: `true`, `2..5`, `low | medium`.
     pub fn class_label(&self, ir: &Ir, f: usize, c: usize) -> String {
-        let fact = &ir.facts[f];
-        match (&self.c.classes[f], &fact.ty) {
+        let (Some(fact), Some(classes)) = (ir.facts.get(f), self.c.classes.get(f)) else {
+            return String::new();
+        };
+        match (classes, &fact.ty) {
             (Classes::Bool, _) => (c == 1).to_string(),
             (Classes::Enum { members, .. }, FactType::Enum(vs)) => members
                 .get(c)
