@@ -292,4 +292,3 @@ impl profile::Finish for Engine {
         Engine::finish(self, values)
     }
 }
-

@@ -700,3 +700,57 @@ fn acknowledged_findings_do_not_fail_deny_warnings() {
     assert_eq!(code, 1);
     assert!(err.contains("not a regain baseline"), "{err}");
 }
+
+/// `analyze --model` weighs by the population: its deny and lockout shares equal the
+/// exact simulation's outcomes, whole and per segment, and regions add up to them.
+#[test]
+fn model_weighted_analysis_equals_exact_simulation() {
+    for p in ["alipay", "consumer", "entra_sspr"] {
+        let policy = format!("policies/{p}.regain");
+        let model = format!("policies/{p}.model.yaml");
+        let (code, out, err) =
+            common::regain(&["analyze", &policy, "--model", &model, "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let a: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(a["measure"], "model");
+        let (code, out, err) =
+            common::regain(&["simulate", &policy, "--exact", "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let close = |x: &serde_json::Value, y: &serde_json::Value| {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-9
+        };
+        assert!(
+            close(&a["shares"]["lockout"], &s["outcomes"]["lockout"]["share"]),
+            "{p}"
+        );
+        assert!(
+            close(&a["shares"]["deny"], &s["outcomes"]["denied"]["share"]),
+            "{p}"
+        );
+        for (name, seg) in a["segments"].as_object().unwrap() {
+            let sim = &s["segments"][name]["outcomes"];
+            assert!(
+                close(&seg["shares"]["lockout"], &sim["lockout"]["share"]),
+                "{p} {name}"
+            );
+            assert!(
+                close(&seg["shares"]["deny"], &sim["denied"]["share"]),
+                "{p} {name}"
+            );
+        }
+        for kind in ["allow", "deny", "lockout"] {
+            let sum: f64 = a["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["decision"] == kind)
+                .map(|r| r["share"].as_f64().unwrap())
+                .sum();
+            assert!(
+                (sum - a["shares"][kind].as_f64().unwrap()).abs() < 1e-9,
+                "{p} {kind}"
+            );
+        }
+    }
+}

@@ -333,7 +333,6 @@ fn error_output_matches_its_schema() {
 }
 
 #[test]
-#[ignore = "enabled when the graph schema key lands (regain.graph/1)"]
 fn graph_output_matches_its_schema() {
     for policy in shipped_policies() {
         check_output("graph", &["graph", &policy, "--format", "json"], None, 0);
@@ -354,7 +353,6 @@ fn analyze_output_matches_its_schema() {
 }
 
 #[test]
-#[ignore = "enabled when analyze --model lands"]
 fn analyze_model_output_matches_its_schema() {
     for policy in shipped_policies() {
         let model = policy.replace(".regain", ".model.yaml");
@@ -419,7 +417,6 @@ fn diff_output_matches_its_schema() {
 }
 
 #[test]
-#[ignore = "enabled when the sim branch lands (simulate JSON with its schema key)"]
 fn simulate_output_matches_its_schema() {
     for policy in shipped_policies() {
         check_output(
@@ -473,7 +470,6 @@ fn simulate_output_matches_its_schema() {
 }
 
 #[test]
-#[ignore = "enabled when the sim branch lands (merge JSON with its schema key)"]
 fn merge_output_matches_its_schema() {
     let dir = std::env::temp_dir().join(format!("regain-schemas-merge-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

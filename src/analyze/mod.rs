@@ -154,6 +154,54 @@ pub struct Measure {
     pub kind: MeasureKind,
     /// `(weight, per fact per class probability)`; weights sum to 1.
     pub parts: Vec<(f64, Vec<Vec<f64>>)>,
+    /// For a model with segments: per segment, its name and its own parts (weights
+    /// summing to 1 within the segment).
+    pub segments: Vec<(String, Vec<(f64, Vec<Vec<f64>>)>)>,
+}
+
+/// The shares of one segment of a model's population.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SegmentShares {
+    /// Shares per decision kind within the segment.
+    pub shares: Shares,
+    /// Allow and lockout among the segment's profiles that are not denied.
+    pub not_denied: NotDenied,
+}
+
+/// Per segment (serialised as an object keyed by segment name, in model order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Segments(pub Vec<(String, SegmentShares)>);
+
+impl Serialize for Segments {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+fn kind_shares(decisions: &[Decision], tshares: &[f64]) -> (Shares, NotDenied) {
+    let mut shares = Shares::default();
+    for (d, s) in decisions.iter().zip(tshares) {
+        match d.kind() {
+            DecisionKind::Allow => shares.allow += s,
+            DecisionKind::Deny => shares.deny += s,
+            DecisionKind::Lockout => shares.lockout += s,
+        }
+    }
+    let live = shares.allow + shares.lockout;
+    let not_denied = if live > 0.0 {
+        NotDenied {
+            allow: shares.allow / live,
+            lockout: shares.lockout / live,
+        }
+    } else {
+        NotDenied::default()
+    };
+    (shares, not_denied)
 }
 
 impl Measure {
@@ -162,6 +210,7 @@ impl Measure {
         Measure {
             kind: MeasureKind::Uniform,
             parts: vec![(1.0, view(engine).uniform())],
+            segments: Vec::new(),
         }
     }
 }
@@ -181,6 +230,8 @@ pub struct Analysis {
     pub shares: Shares,
     /// Allow and lockout among the profiles that are not denied.
     pub not_denied: NotDenied,
+    /// Under a model with segments: the shares within each segment (`{}` otherwise).
+    pub segments: Segments,
     /// The lockout region: exact share and an irredundant cover.
     pub lockout: Lockout,
     /// Per path: where it is available and where it is offered first.
@@ -425,6 +476,17 @@ fn analyze_inner(engine: &Engine, measure: &Measure) -> Analysis {
         graph: engine.graph().stats(),
         shares,
         not_denied,
+        segments: Segments(
+            measure
+                .segments
+                .iter()
+                .map(|(name, parts)| {
+                    let m = Measured { v: &v, parts };
+                    let (shares, not_denied) = kind_shares(decisions, &m.terminal_shares());
+                    (name.clone(), SegmentShares { shares, not_denied })
+                })
+                .collect(),
+        ),
         lockout,
         paths,
         regions,

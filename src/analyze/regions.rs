@@ -396,7 +396,8 @@ impl View<'_> {
         let mut dense: Vec<(Vec<u64>, Cube)> =
             out.into_iter().map(|c| (layout.dense(&c), c)).collect();
         // Drop cubes contained in another single cube (larger cubes first).
-        dense.sort_by_key(|(d, _)| std::cmp::Reverse(d.iter().map(|w| w.count_ones()).sum::<u32>()));
+        dense
+            .sort_by_key(|(d, _)| std::cmp::Reverse(d.iter().map(|w| w.count_ones()).sum::<u32>()));
         let mut kept: Vec<(Vec<u64>, Cube)> = Vec::with_capacity(dense.len());
         for (d, c) in dense {
             if !kept.iter().any(|(k, _)| subset(&d, k)) {
@@ -591,10 +592,15 @@ impl Layout {
                     return None;
                 }
                 *work -= 1;
-                let facts = || self.at.iter().map(|(first, n)| *first..*first + n.div_ceil(64).max(1));
+                let facts = || {
+                    self.at
+                        .iter()
+                        .map(|(first, n)| *first..*first + n.div_ceil(64).max(1))
+                };
                 // Disjoint when some fact has no class in common.
                 let disjoint = facts().any(|r| {
-                    r.clone().all(|w| p.get(w).zip(o.get(w)).is_none_or(|(a, b)| a & b == 0))
+                    r.clone()
+                        .all(|w| p.get(w).zip(o.get(w)).is_none_or(|(a, b)| a & b == 0))
                 });
                 if disjoint {
                     next.push(p);
@@ -604,9 +610,12 @@ impl Layout {
                 // (inside o on the facts before).
                 let mut inside = p;
                 for r in facts() {
-                    let outside_any = r
-                        .clone()
-                        .any(|w| inside.get(w).zip(o.get(w)).is_some_and(|(a, b)| a & !b != 0));
+                    let outside_any = r.clone().any(|w| {
+                        inside
+                            .get(w)
+                            .zip(o.get(w))
+                            .is_some_and(|(a, b)| a & !b != 0)
+                    });
                     if !outside_any {
                         continue;
                     }
@@ -675,10 +684,11 @@ pub(crate) fn merge_cubes(cubes: &mut Vec<Cube>) {
                     continue;
                 }
                 let bucket = seen.entry(hash_without(cube, i)).or_default();
-                let found = bucket
-                    .iter()
-                    .copied()
-                    .find(|k| cubes.get(*k).is_some_and(|other| same_without(other, cube, i)));
+                let found = bucket.iter().copied().find(|k| {
+                    cubes
+                        .get(*k)
+                        .is_some_and(|other| same_without(other, cube, i))
+                });
                 match found {
                     Some(k) => {
                         extra.push((k, j));

@@ -29,6 +29,42 @@ pub struct Args {
     /// Write the current unacknowledged findings to FILE as a baseline, then analyse.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Weigh shares, regions, paths and lockout by this simulation model's population
+    /// (exact), per segment too, instead of every fact value equally likely.
+    #[arg(long, value_name = "MODEL")]
+    model: Option<PathBuf>,
+}
+
+/// The population of a model as a measure over the engine's value classes.
+fn model_measure(engine: &regain::Engine, path: &std::path::Path) -> Result<analyze::Measure, i32> {
+    let text = super::read(path).map_err(|e| super::fail(EXIT_BAD_INPUT, e))?;
+    let model = regain::simulate::Model::from_yaml(engine.policy(), &text)
+        .map_err(|e| super::fail(EXIT_BAD_INPUT, format!("{}: {e}", path.display())))?;
+    let mix = regain::simulate::mixture(&model, engine)
+        .map_err(|e| super::fail(EXIT_BAD_INPUT, format!("{}: {e}", path.display())))?;
+    let parts = |seg: Option<usize>| -> Vec<(f64, Vec<Vec<f64>>)> {
+        let chosen: Vec<&regain::simulate::Component> = mix
+            .components
+            .iter()
+            .filter(|c| seg.is_none() || c.segment == seg)
+            .collect();
+        let total: f64 = chosen.iter().map(|c| c.weight).sum();
+        chosen
+            .into_iter()
+            .filter(|c| c.weight > 0.0 && total > 0.0)
+            .map(|c| (c.weight / total, c.class_probs.clone()))
+            .collect()
+    };
+    Ok(analyze::Measure {
+        kind: analyze::MeasureKind::Model,
+        parts: parts(None),
+        segments: model
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), parts(Some(i))))
+            .collect(),
+    })
 }
 
 /// A share as a percentage.
@@ -70,6 +106,15 @@ pub fn human(a: &Analysis, top: usize) -> String {
         pct(a.not_denied.allow),
         pct(a.not_denied.lockout),
     );
+    for (name, seg) in &a.segments.0 {
+        let _ = writeln!(
+            s,
+            "  segment {name}: allow {}   deny {}   lockout {}",
+            pct(seg.shares.allow),
+            pct(seg.shares.deny),
+            pct(seg.shares.lockout)
+        );
+    }
     if a.lockout.conditions.is_empty() {
         let _ = writeln!(
             s,
@@ -185,7 +230,13 @@ pub fn run(a: Args) -> i32 {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let mut analysis = analyze::analyze(&engine);
+    let mut analysis = match &a.model {
+        Some(path) => match model_measure(&engine, path) {
+            Ok(m) => analyze::analyze_with(&engine, &m),
+            Err(code) => return code,
+        },
+        None => analyze::analyze(&engine),
+    };
     if let Some(path) = &a.baseline {
         let text = match super::read(path) {
             Ok(t) => t,

@@ -46,7 +46,9 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::enum_type => "enum variants `a | b`",
         Rule::factor => "a factor (`knowledge`, `possession`, `inherence`, `document`, `human`)",
         Rule::cmp_op => "a comparison operator",
-        Rule::comparison | Rule::in_list | Rule::expr | Rule::expr_input | Rule::and_expr => "an expression",
+        Rule::comparison | Rule::in_list | Rule::expr | Rule::expr_input | Rule::and_expr => {
+            "an expression"
+        }
         Rule::paren | Rule::lparen => "`(`",
         Rule::rparen => "`)`",
         Rule::lbrace => "`{`",
