@@ -146,6 +146,9 @@ pub enum MeasureKind {
     Model,
 }
 
+/// Mixture parts: `(weight, per fact per class probability)`.
+pub type Parts = Vec<(f64, Vec<Vec<f64>>)>;
+
 /// A measure over the profile space: a mixture of product measures over the graph's
 /// value classes (the uniform measure is one component).
 #[derive(Clone, Debug)]
@@ -156,7 +159,7 @@ pub struct Measure {
     pub parts: Vec<(f64, Vec<Vec<f64>>)>,
     /// For a model with segments: per segment, its name and its own parts (weights
     /// summing to 1 within the segment).
-    pub segments: Vec<(String, Vec<(f64, Vec<Vec<f64>>)>)>,
+    pub segments: Vec<(String, Parts)>,
 }
 
 /// The shares of one segment of a model's population.
