@@ -125,6 +125,8 @@ run test --generate policies/alipay.regain
 
 section "fmt"
 run fmt --check policies/alipay.regain
+sed 's/^  wait 72h$/      wait 72h/' policies/alipay.regain > "$tmp/alipay-unformatted.regain"
+run fmt --check "$tmp/alipay-unformatted.regain"
 
 section "simulate bank (How owners and attackers move)"
 run simulate policies/bank.regain
