@@ -13,7 +13,29 @@ mod checks;
 use std::path::{Path, PathBuf};
 
 /// Crash inputs of bugs not fixed yet: (target/file under fuzz/artifacts-found, panic).
-const KNOWN: &[(&str, &str)] = &[];
+const KNOWN: &[(&str, &str)] = &[(
+    "shard/issue9-of-u64-max.json",
+    "capacity overflow in simulate::merge: `\"of\": 18446744073709551615` (issue 9)",
+)];
+
+/// Replay one known crash input: fails until its bug is fixed.
+fn known(file: &str) {
+    assert!(
+        KNOWN.iter().any(|(k, _)| *k == file),
+        "{file} is not in KNOWN"
+    );
+    let (target, _) = file.split_once('/').expect("target/file");
+    let path = fuzz_dir().join("artifacts-found").join(file);
+    if let Err(e) = run_one(target, &path) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+#[ignore = "crash: capacity overflow in simulate::merge for a shard with `of` = u64::MAX (issue 9, being fixed on the merge branch)"]
+fn known_shard_of_u64_max() {
+    known("shard/issue9-of-u64-max.json");
+}
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
