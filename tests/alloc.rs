@@ -4,7 +4,6 @@
 //! profiles of another policy, which fail closed).
 
 #[path = "../fuzz/checks/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod checks;
 
 use std::alloc::{GlobalAlloc, Layout, System};

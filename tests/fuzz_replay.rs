@@ -168,8 +168,8 @@ fn every_target_has_a_replay_and_every_known_crash_a_file() {
             "known crash input {file} is missing"
         );
     }
-    for dir in files(&fuzz_dir().join("corpus")) {
-        panic!("stray file in fuzz/corpus: {}", dir.display());
+    if let Some(f) = files(&fuzz_dir().join("corpus")).first() {
+        panic!("stray file in fuzz/corpus: {}", f.display());
     }
 }
 

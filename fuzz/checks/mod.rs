@@ -27,8 +27,11 @@ use regain::check::ir::{FactType, Ir};
 use regain::simulate::model::{Dist, Model};
 use regain::{CompileOptions, Decision, DecisionKind, Engine, Policy};
 
+/// A target's check of one input.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("parse_check", parse_check),
     ("profile_json", profile_json),
     ("profile_yaml", profile_yaml),
