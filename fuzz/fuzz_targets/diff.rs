@@ -1,0 +1,7 @@
+//! Fuzz target `diff`: see FUZZING.md and `checks::diff`.
+#![no_main]
+
+#[path = "../checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::diff(data));

@@ -1,0 +1,7 @@
+//! Fuzz target `shard`: see FUZZING.md and `checks::shard`.
+#![no_main]
+
+#[path = "../checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::shard(data));

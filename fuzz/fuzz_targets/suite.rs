@@ -1,0 +1,7 @@
+//! Fuzz target `suite`: see FUZZING.md and `checks::suite`.
+#![no_main]
+
+#[path = "../checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::suite(data));
