@@ -291,15 +291,7 @@ fn error_output_matches_its_schema() {
             ],
             66,
         ),
-        (
-            &[
-                "merge",
-                "no/such.json",
-                "--policy",
-                "policies/alipay.regain",
-            ],
-            66,
-        ),
+        (&["merge", "no/such.json"], 66),
         (&["test", "no/such.suite.yaml"], 66),
         (&["diff", "no/such.regain", "policies/alipay.regain"], 66),
         (&["analyze", bad], 1),
@@ -494,7 +486,7 @@ fn merge_output_matches_its_schema() {
     }
     let mut args = vec!["merge"];
     args.extend(shards.iter().map(String::as_str));
-    args.extend(["--policy", "policies/alipay.regain", "--format", "json"]);
+    args.extend(["--format", "json"]);
     check_output("merge", &args, None, 0);
 }
 

@@ -81,7 +81,7 @@ impl Indicator {
 }
 
 /// The most diagram nodes [`View::irredundant`] visits while widening cubes.
-pub(crate) const IRREDUNDANT_WORK: u64 = 200_000_000;
+pub(crate) const IRREDUNDANT_WORK: u64 = 50_000_000;
 
 /// Why a list of regions is incomplete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,6 +282,13 @@ impl View<'_> {
 
     /// [`merge_cubes`], dropping literals that came to allow every class, until stable.
     pub fn merge(&self, cubes: &mut Vec<Cube>) {
+        // A round costs (literals written) × (widest cube): past the budget the cover
+        // stays as the walk gave it (exact and disjoint, just less compact).
+        let literals: u128 = cubes.iter().map(|c| c.len() as u128).sum();
+        let width = cubes.iter().map(Vec::len).max().unwrap_or(0) as u128;
+        if literals * width > IRREDUNDANT_WORK as u128 {
+            return;
+        }
         loop {
             let before = cubes.len();
             merge_cubes(cubes);
@@ -312,6 +319,8 @@ impl View<'_> {
                 Err(_) => true,
             }
         };
+        // Allocating and clearing the visited set costs in proportion to the diagram.
+        *work = work.saturating_sub(ind.nodes.len() as u64 / 16);
         let mut seen = vec![false; ind.nodes.len()];
         let mut stack = vec![ind.root];
         while let Some(r) = stack.pop() {
@@ -393,6 +402,18 @@ impl View<'_> {
         out.dedup();
         // From here on, cubes as dense bit masks: one run of words per fact.
         let layout = Layout::new(self);
+        // Pairwise checks cost cubes² × words: past the budget the widened cubes are
+        // returned as they are (exact; maybe not irredundant).
+        let pairs = (out.len() as u128).pow(2) * layout.words as u128;
+        if pairs > IRREDUNDANT_WORK as u128 {
+            out.sort_by(|a, b| {
+                share(b)
+                    .partial_cmp(&share(a))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| a.cmp(b))
+            });
+            return out;
+        }
         let mut dense: Vec<(Vec<u64>, Cube)> =
             out.into_iter().map(|c| (layout.dense(&c), c)).collect();
         // Drop cubes contained in another single cube (larger cubes first).
