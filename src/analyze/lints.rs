@@ -132,10 +132,10 @@ pub(crate) fn findings(
     for (d, share) in decisions.iter().zip(tshares) {
         for o in d.paths() {
             for mi in alone.get(o.path_index()).into_iter().flatten() {
-                let Some(name) = ir.methods.get(*mi).map(|m| &m.name) else {
-                    continue;
-                };
-                if o.steps().iter().all(|s| s.iter().any(|n| n == name)) {
+                if o.step_ids()
+                    .iter()
+                    .all(|s| s.iter().any(|id| id.index() == *mi))
+                {
                     *alone_share.entry((o.path_index(), *mi)).or_default() += share;
                 }
             }
@@ -270,14 +270,14 @@ pub(crate) fn findings(
         .filter(|(d, _)| {
             d.kind() == DecisionKind::Allow
                 && d.paths().iter().all(|o| {
-                    o.steps()
+                    o.step_ids()
                         .iter()
                         .zip(ir.paths.get(o.path_index()).map_or(&[][..], |p| &p.steps))
                         .all(|(usable, step)| {
                             usable
                                 .iter()
-                                .filter(|n| {
-                                    ir.method_id(n).map(|id| ir.method(id)).is_some_and(|m| {
+                                .filter(|id| {
+                                    ir.methods.get(id.index()).is_some_and(|m| {
                                         m.restricted || m.factor == Factor::Knowledge
                                     })
                                 })
