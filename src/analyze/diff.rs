@@ -709,7 +709,8 @@ fn steps_text(ir: &Ir, steps: &[Step]) -> String {
         .join(" then ")
 }
 
-fn wait_text(s: u64) -> String {
+/// A wait as the language writes it (`48h`, `3d`), `none` for no wait.
+pub fn wait_text(s: u64) -> String {
     match s {
         0 => "none".into(),
         s if s % 86_400 == 0 => format!("{}d", s / 86_400),

@@ -83,11 +83,17 @@ pub struct PathAnswer {
     pub first: Condition,
 }
 
-/// Per path, in declaration order (serialised as an object keyed by path name).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PathAnswers(pub Vec<(String, PathAnswer)>);
+/// Named entries in a fixed order, serialised as an object keyed by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keyed<T>(pub Vec<(String, T)>);
 
-impl Serialize for PathAnswers {
+impl<T> Default for Keyed<T> {
+    fn default() -> Self {
+        Keyed(Vec::new())
+    }
+}
+
+impl<T: Serialize> Serialize for Keyed<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.0.len()))?;
@@ -97,6 +103,9 @@ impl Serialize for PathAnswers {
         m.end()
     }
 }
+
+/// Per path, in declaration order (an object keyed by path name).
+pub type PathAnswers = Keyed<PathAnswer>;
 
 /// The lockout region as an irredundant cover.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -171,20 +180,8 @@ pub struct SegmentShares {
     pub not_denied: NotDenied,
 }
 
-/// Per segment (serialised as an object keyed by segment name, in model order).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Segments(pub Vec<(String, SegmentShares)>);
-
-impl Serialize for Segments {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
+/// Per segment, in model order (an object keyed by segment name).
+pub type Segments = Keyed<SegmentShares>;
 
 fn kind_shares(decisions: &[Decision], tshares: &[f64]) -> (Shares, NotDenied) {
     let mut shares = Shares::default();
@@ -479,7 +476,7 @@ fn analyze_inner(engine: &Engine, measure: &Measure) -> Analysis {
         graph: engine.graph().stats(),
         shares,
         not_denied,
-        segments: Segments(
+        segments: Keyed(
             measure
                 .segments
                 .iter()

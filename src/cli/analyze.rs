@@ -308,13 +308,7 @@ fn side(s: &diff::Side) -> String {
 }
 
 fn wait(s: u64) -> String {
-    match s {
-        0 => "none".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
+    diff::wait_text(s)
 }
 
 /// What changed inside the paths both sides offer, one line each.
