@@ -100,6 +100,35 @@ impl Policy {
         }
     }
 
+    /// Check a source file and summarise it as `regain check --format json` does for
+    /// one file: ok, error and warning counts, declaration counts when it checks, and
+    /// every diagnostic. Also returns the policy when it checks, else its diagnostics.
+    pub fn check_report(
+        name: &str,
+        source: &str,
+    ) -> (diagnostic::CheckReport, Result<Policy, Diagnostics>) {
+        let policy = Policy::parse_named(name, source);
+        let diags = match &policy {
+            Ok(p) => p.warnings(),
+            Err(d) => d.clone(),
+        };
+        let counts = policy.as_ref().ok().map(|p| diagnostic::Counts {
+            facts: p.ir.facts.len(),
+            methods: p.ir.methods.len(),
+            denies: p.ir.denies.len(),
+            paths: p.ir.paths.len(),
+        });
+        let report = diagnostic::CheckReport {
+            file: name.to_string(),
+            ok: !diags.has_errors(),
+            errors: diags.errors().count(),
+            warnings: diags.warnings().count(),
+            counts,
+            diagnostics: diags.views(),
+        };
+        (report, policy)
+    }
+
     /// The checked form: facts, methods, deny rules and paths by index.
     pub fn ir(&self) -> &Ir {
         &self.ir

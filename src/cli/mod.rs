@@ -398,6 +398,12 @@ pub fn read(path: &Path) -> Result<String, String> {
     })
 }
 
+/// Read a named input file, reporting (stderr, and JSON when asked) and returning
+/// [`EXIT_NO_INPUT`] when it cannot be read.
+pub fn read_or_exit(path: &Path) -> Result<String, i32> {
+    read_input(path).map_err(|e| fail(EXIT_NO_INPUT, e.message))
+}
+
 /// Load and check a policy, reporting its diagnostics on failure: [`EXIT_NO_INPUT`]
 /// when the file cannot be read, [`EXIT_BAD_INPUT`] when it does not check.
 pub fn load_policy(path: &Path) -> Result<regain::Policy, i32> {
