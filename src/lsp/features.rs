@@ -456,7 +456,7 @@ enum Ctx {
         any: bool,
     },
     Clause {
-        path_start: usize,
+        present: Vec<String>,
         then: bool,
         expr: bool,
     },
@@ -554,8 +554,13 @@ fn context(toks: &[lex::Token<'_>]) -> Ctx {
             if last.chars().all(|c| c.is_ascii_digit()) && prev == "any" {
                 return Ctx::Nothing;
             }
+            let present = toks
+                .iter()
+                .filter(|t| t.start > start && t.kind == Tok::Word && CLAUSES.contains(&t.text))
+                .map(|t| t.text.to_string())
+                .collect();
             Ctx::Clause {
-                path_start: start,
+                present,
                 then: clause == "steps",
                 expr: clause == "when",
             }
@@ -695,15 +700,10 @@ pub fn completion(doc: &Doc, offset: usize) -> Vec<CompletionItem> {
             }
         }
         Ctx::Clause {
-            path_start,
+            present,
             then,
             expr,
         } => {
-            let present: Vec<&str> = m
-                .paths()
-                .find(|p| p.span.start == path_start)
-                .map(|p| p.clauses.iter().map(Clause::keyword).collect())
-                .unwrap_or_default();
             if then {
                 keywords(&mut out, &["then"]);
             }
@@ -713,7 +713,7 @@ pub fn completion(doc: &Doc, offset: usize) -> Vec<CompletionItem> {
             let missing: Vec<&str> = CLAUSES
                 .iter()
                 .copied()
-                .filter(|c| !present.contains(c))
+                .filter(|c| !present.iter().any(|p| p == c))
                 .collect();
             keywords(&mut out, &missing);
         }

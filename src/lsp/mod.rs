@@ -15,7 +15,7 @@ mod text;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
@@ -35,7 +35,7 @@ use lens::Analyser;
 
 /// How long a request waits for the analyser before answering without its shares.
 const LENS_WAIT: Duration = Duration::from_secs(3);
-const HOVER_WAIT: Duration = Duration::from_millis(300);
+const HOVER_WAIT: Duration = Duration::from_millis(500);
 
 /// Run the server on stdin/stdout until `exit`; returns the process exit code (0 after
 /// `shutdown` then `exit`, 1 otherwise).
@@ -110,7 +110,10 @@ fn serve(conn: &Connection) -> Result<i32, String> {
         .unwrap_or(false);
 
     // After each analysis, ask the client to fetch the lenses again (when it can).
-    let sender = conn.sender.clone();
+    // The worker's sender is dropped when the loop ends, so that the writer thread of
+    // the connection can finish.
+    let sender = Arc::new(Mutex::new(Some(conn.sender.clone())));
+    let worker_sender = sender.clone();
     let next_id = Arc::new(AtomicU64::new(1));
     let alive = Arc::new(AtomicBool::new(true));
     let alive_worker = alive.clone();
@@ -122,7 +125,9 @@ fn serve(conn: &Connection) -> Result<i32, String> {
                 "workspace/codeLens/refresh".into(),
                 Value::Null,
             );
-            let _ = sender.send(req.into());
+            if let Some(s) = worker_sender.lock().ok().as_ref().and_then(|g| g.as_ref()) {
+                let _ = s.send(req.into());
+            }
         }
     });
     let mut server = Server {
@@ -163,6 +168,9 @@ fn serve(conn: &Connection) -> Result<i32, String> {
         }
     };
     alive.store(false, Ordering::Relaxed);
+    if let Ok(mut s) = sender.lock() {
+        s.take();
+    }
     Ok(code)
 }
 
