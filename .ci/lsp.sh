@@ -24,7 +24,7 @@ test -s "$tmp/init.lua" || { echo "README has no Neovim snippet" >&2; exit 1; }
 export REGAIN_ROOT="$ROOT" REGAIN_NVIM_OUT="$tmp/nvim.json"
 timeout 120 nvim --headless -n -i NONE -u "$tmp/init.lua" -c "luafile $ROOT/tests/lsp_nvim.lua" </dev/null
 echo "nvim results: $(cat "$tmp/nvim.json")"
-passed=$(grep -o '"ok":true' "$tmp/nvim.json" | wc -l)
-failed=$(grep -o '"ok":false' "$tmp/nvim.json" | wc -l)
+passed=$(grep -oE '"ok": ?true' "$tmp/nvim.json" | wc -l)
+failed=$(grep -oE '"ok": ?false' "$tmp/nvim.json" | wc -l || true)
 echo "lsp nvim: $passed passed, $failed failed"
 test "$failed" -eq 0 && test "$passed" -ge 8
