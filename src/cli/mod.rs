@@ -27,6 +27,8 @@ mod check;
 mod eval;
 mod fmt;
 mod graph;
+#[cfg(feature = "lsp")]
+mod lsp;
 mod render;
 mod simulate;
 mod test;
@@ -140,6 +142,9 @@ enum Command {
     Fmt(fmt::Args),
     /// Run QA scenario suites (exit 0 all pass, 1 a failure, 2 a broken suite).
     Test(test::Args),
+    /// The language server for editors, over stdio (design/editor.md).
+    #[cfg(feature = "lsp")]
+    Lsp(lsp::Args),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -181,6 +186,8 @@ pub fn run() -> i32 {
         Command::Merge(a) => simulate::run_merge(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
+        #[cfg(feature = "lsp")]
+        Command::Lsp(a) => lsp::run(a),
     };
     finish(code)
 }
