@@ -175,7 +175,7 @@ mod tests {
                 "}"
             ]
         );
-        assert_eq!(item_starts("policy p facts { } path q {}"), [9, 20]);
+        assert_eq!(item_starts("policy p facts { } path q {}"), [9, 19]);
     }
 
     #[test]
