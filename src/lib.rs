@@ -48,6 +48,8 @@ pub mod fmt;
 pub mod graph;
 pub mod interp;
 pub mod profile;
+#[cfg(feature = "report")]
+pub mod report;
 pub mod simulate;
 pub mod source;
 pub mod stack;

@@ -28,6 +28,7 @@ mod eval;
 mod fmt;
 mod graph;
 mod render;
+mod report;
 mod simulate;
 mod test;
 
