@@ -29,6 +29,8 @@ mod fmt;
 mod graph;
 mod render;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod simulate;
 mod test;
 
@@ -141,6 +143,12 @@ enum Command {
     Fmt(fmt::Args),
     /// Run QA scenario suites (exit 0 all pass, 1 a failure, 2 a broken suite).
     Test(test::Args),
+    /// Serve decisions over HTTP (the sidecar): decide, reload, health, metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
+    /// Serve the shipped policies with the playground page at `/`.
+    #[cfg(feature = "serve")]
+    Playground(serve::PlaygroundArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -182,6 +190,10 @@ pub fn run() -> i32 {
         Command::Merge(a) => simulate::run_merge(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
+        #[cfg(feature = "serve")]
+        Command::Playground(a) => serve::run_playground(a),
     };
     finish(code)
 }
@@ -337,6 +349,10 @@ fn print_error_json(message: &str, code: i32, diagnostics: Vec<Value>) {
 
 /// `value` (an object) with `"schema": SCHEMA` as its first key; any other value is
 /// wrapped as `{"schema": SCHEMA, "value": value}`.
+#[allow(
+    dead_code,
+    reason = "kept for commands' JSON; eval uses the library's EvalView"
+)]
 pub fn with_schema(schema: &str, value: Value) -> Value {
     let mut out = Map::new();
     out.insert("schema".into(), Value::String(schema.into()));
