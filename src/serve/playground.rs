@@ -40,8 +40,14 @@ const SEED_PROFILE: &str = r#"{
 /// its model in the simulation tab).
 const MODELS: [(&str, &str); 4] = [
     ("alipay_password_reset", SEED_MODEL),
-    ("bank_online_banking_recovery", include_str!("../../policies/bank.model.yaml")),
-    ("consumer_account_recovery", include_str!("../../policies/consumer.model.yaml")),
+    (
+        "bank_online_banking_recovery",
+        include_str!("../../policies/bank.model.yaml"),
+    ),
+    (
+        "consumer_account_recovery",
+        include_str!("../../policies/consumer.model.yaml"),
+    ),
     (
         "entra_sspr",
         include_str!("../../policies/entra_sspr.model.yaml"),
