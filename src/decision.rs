@@ -173,6 +173,37 @@ impl Decision {
     }
 }
 
+/// The schema name of the object `regain eval --format json` prints.
+pub const EVAL_SCHEMA: &str = "regain.eval/1";
+
+/// The object `regain eval --format json` prints for one decision, as the HTTP server
+/// (`POST /v1/policies/{name}/decide`, `/v1/eval`) also answers it:
+/// `{"schema": "regain.eval/1", "decision", "paths", "denied_by"}` and, when asked,
+/// `"explain"`. Serialize it with serde.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalView<'a> {
+    /// The decision.
+    pub decision: &'a Decision,
+    /// Why each path is or is not available (`--explain`), when asked.
+    pub explain: Option<&'a crate::explain::Explanation>,
+}
+
+impl Serialize for EvalView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let d = self.decision;
+        let mut m = s.serialize_map(Some(4 + usize::from(self.explain.is_some())))?;
+        m.serialize_entry("schema", EVAL_SCHEMA)?;
+        m.serialize_entry("decision", &d.kind)?;
+        m.serialize_entry("paths", &d.paths)?;
+        m.serialize_entry("denied_by", &d.denied_by)?;
+        if let Some(e) = self.explain {
+            m.serialize_entry("explain", e)?;
+        }
+        m.end()
+    }
+}
+
 /// A decision in indices: the deny rules that hold, or the available paths with the
 /// usable methods of each step. Two selections are equal exactly when their decisions
 /// are, so the compiler deduplicates terminals on [`Selection::key`] before building

@@ -48,6 +48,10 @@ pub mod fmt;
 pub mod graph;
 pub mod interp;
 pub mod profile;
+#[cfg(feature = "report")]
+pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod simulate;
 pub mod source;
 pub mod stack;
@@ -165,9 +169,8 @@ impl Policy {
 
     /// A profile from JSON text (nested or dotted keys), validated against the facts.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
-        let node = profile::parse_json(json)?;
-        Ok(Profile::from_values(profile::values_from_node(
-            &self.ir, &node,
+        Ok(Profile::from_values(profile::values_from_json(
+            &self.ir, json,
         )?))
     }
 
@@ -245,8 +248,7 @@ impl Engine {
 
     /// A validated profile from JSON text, with its value classes computed once.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
-        let node = profile::parse_json(json)?;
-        Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
+        Ok(self.finish(profile::values_from_json(&self.policy.ir, json)?))
     }
 
     /// A validated profile from YAML text.

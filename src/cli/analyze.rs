@@ -34,6 +34,9 @@ pub struct Args {
     /// (exact), per segment too, instead of every fact value equally likely.
     #[arg(long, value_name = "MODEL")]
     model: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 /// The population of a model as a measure over the engine's value classes.
@@ -290,6 +293,11 @@ pub fn run(a: Args) -> i32 {
         },
         Format::Human => print!("{}", human(&analysis, a.top)),
     }
+    if let Some(out) = &a.report {
+        if let Err(code) = super::report::analysis(out, &analysis, engine.policy(), &a.policy) {
+            return code;
+        }
+    }
     if a.deny_warnings && analyze::ack::unacknowledged(&analysis.findings) {
         EXIT_BAD_INPUT
     } else {
@@ -310,6 +318,9 @@ pub struct DiffArgs {
     /// How many regions the human output lists, largest first (all are in the JSON).
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 fn side(s: &diff::Side) -> String {
@@ -523,6 +534,11 @@ pub fn run_diff(a: DiffArgs) -> i32 {
             Err(e) => return super::fail(ERROR, e),
         },
         Format::Human => print!("{}", diff_human(&d, a.top)),
+    }
+    if let Some(out) = &a.report {
+        if super::report::diff(out, &d, &a.old, &a.new).is_err() {
+            return ERROR;
+        }
     }
     if d.equivalent {
         EXIT_OK

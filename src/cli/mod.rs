@@ -30,6 +30,9 @@ mod graph;
 #[cfg(feature = "lsp")]
 mod lsp;
 mod render;
+mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod simulate;
 mod test;
 
@@ -145,6 +148,12 @@ enum Command {
     /// The language server for editors, over stdio (design/editor.md).
     #[cfg(feature = "lsp")]
     Lsp(lsp::Args),
+    /// Serve decisions over HTTP (the sidecar): decide, reload, health, metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
+    /// Serve the shipped policies with the playground page at `/`.
+    #[cfg(feature = "serve")]
+    Playground(serve::PlaygroundArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -188,6 +197,10 @@ pub fn run() -> i32 {
         Command::Test(a) => test::run(a),
         #[cfg(feature = "lsp")]
         Command::Lsp(a) => lsp::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
+        #[cfg(feature = "serve")]
+        Command::Playground(a) => serve::run_playground(a),
     };
     finish(code)
 }
@@ -343,6 +356,10 @@ fn print_error_json(message: &str, code: i32, diagnostics: Vec<Value>) {
 
 /// `value` (an object) with `"schema": SCHEMA` as its first key; any other value is
 /// wrapped as `{"schema": SCHEMA, "value": value}`.
+#[allow(
+    dead_code,
+    reason = "kept for commands' JSON; eval uses the library's EvalView"
+)]
 pub fn with_schema(schema: &str, value: Value) -> Value {
     let mut out = Map::new();
     out.insert("schema".into(), Value::String(schema.into()));

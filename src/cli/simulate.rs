@@ -53,6 +53,9 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html", conflicts_with_all = ["compare", "set"])]
+    report: Option<PathBuf>,
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -171,6 +174,9 @@ fn run_inner(a: Args) -> Result<i32, i32> {
     }
     .map_err(fail)?;
     print_report(&report, a.format, &mpath);
+    if let Some(out) = &a.report {
+        super::report::simulation(out, &report, &engine, &a.policy, &mpath)?;
+    }
     Ok(EXIT_OK)
 }
 
