@@ -364,12 +364,14 @@ impl Store {
                         l.name,
                         other.file.display()
                     );
-                    state.failure = Some(Failure {
+                    let failure = Failure {
                         file: file.clone(),
                         policy: None,
                         message,
                         diagnostics: None,
-                    });
+                    };
+                    failures.push(failure.clone());
+                    state.failure = Some(failure);
                     state.loaded = None;
                     continue;
                 }
