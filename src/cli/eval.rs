@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use regain::{Decision, DecisionKind, Engine, Profile, ProfileError};
 
 use super::{
-    fail, load_engine, read_input, with_schema, Format, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED,
-    EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE,
+    fail, load_engine, read_input, Format, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED, EXIT_NO_INPUT,
+    EXIT_OK, EXIT_USAGE,
 };
 
 /// Arguments of `regain eval`.
@@ -156,17 +156,11 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
 }
 
 /// The schema of each JSON object `eval` prints.
-const SCHEMA: &str = "regain.eval/1";
+const SCHEMA: &str = regain::decision::EVAL_SCHEMA;
 
 fn json(engine: &Engine, p: &Profile, d: &Decision, explain: bool) -> serde_json::Value {
-    let mut v = with_schema(SCHEMA, serde_json::to_value(d).unwrap_or_default());
-    if explain {
-        let e = regain::explain::explain(engine.policy(), p.values());
-        if let (Some(obj), Ok(ev)) = (v.as_object_mut(), serde_json::to_value(e)) {
-            obj.insert("explain".into(), ev);
-        }
-    }
-    v
+    let e = explain.then(|| regain::explain::explain(engine.policy(), p.values()));
+    d.to_json(e.as_ref())
 }
 
 /// Seconds as `48h`, `90m`, `2d`, `30s`.
