@@ -107,7 +107,7 @@ def main(argv=None):
     for name in ("alipay", "bank"):
         policy_path, profiles = suite_profiles(ROOT / "policies" / f"{name}.suite.yaml")
         engine = regain.Engine(policy_path.read_text(encoding="utf-8"))
-        batch = profiles * max(1, 100_000 // len(profiles))
+        batch = (profiles * (1 + 10_000 // len(profiles)))[:10_000]
         t = timed(lambda: engine.evaluate_many(batch), args.seconds)
         facts = len(engine.policy.facts)
         print(f"{name} ({facts} facts): evaluate_many of {len(batch)} dicts  "
