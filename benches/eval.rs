@@ -49,6 +49,16 @@ fn evaluate(c: &mut Criterion) {
             }
         })
     });
+    // The same bytes into a serde_json::Value: the bar for profile_from_json (within
+    // 1.5x; it validates against the policy while it deserializes).
+    g.bench_function("serde_json_value", |b| {
+        let jsons = common::alipay_profiles();
+        b.iter(|| {
+            for j in &jsons {
+                black_box(serde_json::from_str::<serde_json::Value>(black_box(j)).unwrap());
+            }
+        })
+    });
     g.finish();
 }
 

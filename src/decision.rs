@@ -7,9 +7,6 @@ use serde::Serialize;
 
 use crate::check::ir::{DenyId, Ir, MethodId, PathId};
 
-/// `schema` of each object `regain eval --format json` prints ([`Decision::to_json`]).
-pub const EVAL_SCHEMA: &str = "regain.eval/1";
-
 /// The three kinds of decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,18 +155,11 @@ impl Decision {
     /// explanation (`--explain`), also `explain`. The Python package's
     /// `Decision.to_dict()` is this object.
     pub fn to_json(&self, explanation: Option<&crate::explain::Explanation>) -> serde_json::Value {
-        let mut out = serde_json::Map::new();
-        out.insert(
-            "schema".into(),
-            serde_json::Value::String(EVAL_SCHEMA.into()),
-        );
-        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) {
-            out.extend(fields);
-        }
-        if let Some(e) = explanation.and_then(|e| serde_json::to_value(e).ok()) {
-            out.insert("explain".into(), e);
-        }
-        serde_json::Value::Object(out)
+        serde_json::to_value(EvalView {
+            decision: self,
+            explain: explanation,
+        })
+        .unwrap_or_default()
     }
 
     /// The decision returned for a profile that does not belong to the engine: deny,
@@ -192,6 +182,37 @@ impl Decision {
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
         Selection::new(ir, denies, paths_when, usable).decision(ir, &mut HashMap::new())
+    }
+}
+
+/// The schema name of the object `regain eval --format json` prints.
+pub const EVAL_SCHEMA: &str = "regain.eval/1";
+
+/// The object `regain eval --format json` prints for one decision, as the HTTP server
+/// (`POST /v1/policies/{name}/decide`, `/v1/eval`) also answers it:
+/// `{"schema": "regain.eval/1", "decision", "paths", "denied_by"}` and, when asked,
+/// `"explain"`. Serialize it with serde.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalView<'a> {
+    /// The decision.
+    pub decision: &'a Decision,
+    /// Why each path is or is not available (`--explain`), when asked.
+    pub explain: Option<&'a crate::explain::Explanation>,
+}
+
+impl Serialize for EvalView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let d = self.decision;
+        let mut m = s.serialize_map(Some(4 + usize::from(self.explain.is_some())))?;
+        m.serialize_entry("schema", EVAL_SCHEMA)?;
+        m.serialize_entry("decision", &d.kind)?;
+        m.serialize_entry("paths", &d.paths)?;
+        m.serialize_entry("denied_by", &d.denied_by)?;
+        if let Some(e) = self.explain {
+            m.serialize_entry("explain", e)?;
+        }
+        m.end()
     }
 }
 

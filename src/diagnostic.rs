@@ -224,6 +224,156 @@ impl Diagnostics {
     }
 }
 
+/// Where a span is, 1-based: `line`, `col` (characters), `end_line`, `end_col` (one past
+/// the last character).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// First line.
+    pub line: usize,
+    /// First column.
+    pub col: usize,
+    /// Last line.
+    pub end_line: usize,
+    /// One past the last column.
+    pub end_col: usize,
+}
+
+/// One labelled place of a diagnostic, for JSON.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LabelView {
+    /// First line.
+    pub line: usize,
+    /// First column.
+    pub col: usize,
+    /// Last line.
+    pub end_line: usize,
+    /// One past the last column.
+    pub end_col: usize,
+    /// What the label says.
+    pub message: String,
+    /// Whether this is the primary label.
+    pub primary: bool,
+}
+
+/// One diagnostic as every machine-readable surface shows it (`check --format json`,
+/// the HTTP service, the Python package): code, severity, message, file, the primary
+/// place both flat (`line`, `col`, …) and as `location`, the label, help and every
+/// labelled place (primary first).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DiagnosticView {
+    /// The stable code (`E001`…).
+    pub code: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The full message.
+    pub message: String,
+    /// The file name given to the parser.
+    pub file: String,
+    /// First line of the primary span.
+    pub line: usize,
+    /// First column of the primary span.
+    pub col: usize,
+    /// Last line of the primary span.
+    pub end_line: usize,
+    /// One past the last column of the primary span.
+    pub end_col: usize,
+    /// The primary span again, as one object.
+    pub location: Location,
+    /// What the primary label says.
+    pub label: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Every labelled place, the primary one first.
+    pub labels: Vec<LabelView>,
+}
+
+impl Diagnostics {
+    /// Where a span is in this file.
+    pub fn locate(&self, span: Span) -> Location {
+        let s = line_col(&self.source, span.start);
+        let e = line_col(&self.source, span.end);
+        Location {
+            line: s.line,
+            col: s.col,
+            end_line: e.line,
+            end_col: e.col,
+        }
+    }
+
+    /// One diagnostic in its machine-readable form.
+    pub fn view(&self, item: &Diagnostic) -> DiagnosticView {
+        let location = self.locate(item.span);
+        let label = |span: Span, message: &str, primary: bool| {
+            let l = self.locate(span);
+            LabelView {
+                line: l.line,
+                col: l.col,
+                end_line: l.end_line,
+                end_col: l.end_col,
+                message: message.to_string(),
+                primary,
+            }
+        };
+        DiagnosticView {
+            code: item.code.as_str(),
+            severity: item.severity(),
+            message: item.message.clone(),
+            file: self.name.clone(),
+            line: location.line,
+            col: location.col,
+            end_line: location.end_line,
+            end_col: location.end_col,
+            location,
+            label: item.label.clone(),
+            help: item.help.clone(),
+            labels: std::iter::once(label(item.span, &item.label, true))
+                .chain(
+                    item.secondary
+                        .iter()
+                        .map(|l| label(l.span, &l.message, false)),
+                )
+                .collect(),
+        }
+    }
+
+    /// Every diagnostic in its machine-readable form, in order.
+    pub fn views(&self) -> Vec<DiagnosticView> {
+        self.items.iter().map(|d| self.view(d)).collect()
+    }
+}
+
+/// Counts of a checked policy's declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Facts.
+    pub facts: usize,
+    /// Methods.
+    pub methods: usize,
+    /// Deny rules.
+    pub denies: usize,
+    /// Paths.
+    pub paths: usize,
+}
+
+/// The result of checking one source file, as `regain check --format json` prints it
+/// per file (and the HTTP service's `/v1/check`): made by [`crate::Policy::check_report`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// The file name.
+    pub file: String,
+    /// No errors.
+    pub ok: bool,
+    /// Number of errors.
+    pub errors: usize,
+    /// Number of warnings.
+    pub warnings: usize,
+    /// Declarations, when the policy checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+    /// Every diagnostic.
+    pub diagnostics: Vec<DiagnosticView>,
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, d) in self.items.iter().enumerate() {

@@ -48,6 +48,10 @@ pub mod fmt;
 pub mod graph;
 pub mod interp;
 pub mod profile;
+#[cfg(feature = "report")]
+pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod simulate;
 pub mod source;
 pub mod stack;
@@ -100,6 +104,35 @@ impl Policy {
         }
     }
 
+    /// Check a source file and summarise it as `regain check --format json` does for
+    /// one file: ok, error and warning counts, declaration counts when it checks, and
+    /// every diagnostic. Also returns the policy when it checks, else its diagnostics.
+    pub fn check_report(
+        name: &str,
+        source: &str,
+    ) -> (diagnostic::CheckReport, Result<Policy, Diagnostics>) {
+        let policy = Policy::parse_named(name, source);
+        let diags = match &policy {
+            Ok(p) => p.warnings(),
+            Err(d) => d.clone(),
+        };
+        let counts = policy.as_ref().ok().map(|p| diagnostic::Counts {
+            facts: p.ir.facts.len(),
+            methods: p.ir.methods.len(),
+            denies: p.ir.denies.len(),
+            paths: p.ir.paths.len(),
+        });
+        let report = diagnostic::CheckReport {
+            file: name.to_string(),
+            ok: !diags.has_errors(),
+            errors: diags.errors().count(),
+            warnings: diags.warnings().count(),
+            counts,
+            diagnostics: diags.views(),
+        };
+        (report, policy)
+    }
+
     /// The checked form: facts, methods, deny rules and paths by index.
     pub fn ir(&self) -> &Ir {
         &self.ir
@@ -136,9 +169,8 @@ impl Policy {
 
     /// A profile from JSON text (nested or dotted keys), validated against the facts.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
-        let node = profile::parse_json(json)?;
-        Ok(Profile::from_values(profile::values_from_node(
-            &self.ir, &node,
+        Ok(Profile::from_values(profile::values_from_json(
+            &self.ir, json,
         )?))
     }
 
@@ -216,8 +248,7 @@ impl Engine {
 
     /// A validated profile from JSON text, with its value classes computed once.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
-        let node = profile::parse_json(json)?;
-        Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
+        Ok(self.finish(profile::values_from_json(&self.policy.ir, json)?))
     }
 
     /// A validated profile from YAML text.

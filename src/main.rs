@@ -1,6 +1,8 @@
 //! The `regain` command-line tool.
 
 mod cli;
+#[cfg(feature = "lsp")]
+mod lsp;
 
 fn main() {
     // Like other Unix tools, end quietly when the reader of our output goes away

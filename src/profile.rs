@@ -738,3 +738,219 @@ impl<'a> DenseValues<'a> {
         Some(self.finish.finish(self.values))
     }
 }
+
+/// The fast path of JSON profiles: validates while deserializing, straight into dense
+/// values, without building a tree or any owned string. It accepts exactly what
+/// [`values_from_node`] accepts; on anything else it gives up (`None`) and the caller
+/// runs the slow path, which finds and words every problem.
+mod fast {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+    use crate::check::ir::{Fact, FactType, Ir};
+
+    /// Why the fast path gave up (the slow path says what is wrong).
+    #[derive(Debug)]
+    struct GiveUp;
+
+    impl fmt::Display for GiveUp {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("not a valid profile")
+        }
+    }
+
+    impl std::error::Error for GiveUp {}
+
+    impl de::Error for GiveUp {
+        fn custom<T: fmt::Display>(_msg: T) -> Self {
+            GiveUp
+        }
+    }
+
+    struct State<'a> {
+        ir: &'a Ir,
+        values: Vec<i64>,
+        seen: Vec<bool>,
+        name: String,
+    }
+
+    impl State<'_> {
+        fn fact(&self) -> Option<usize> {
+            let name = self.name.as_bytes();
+            self.ir.facts.iter().position(|f| f.name.as_bytes() == name)
+        }
+
+        fn is_group(&self) -> bool {
+            let n = self.name.len();
+            self.ir.facts.iter().any(|f| {
+                f.name.len() > n + 1
+                    && f.name.as_bytes().get(n) == Some(&b'.')
+                    && f.name.starts_with(self.name.as_str())
+            })
+        }
+    }
+
+    /// An object of facts whose names start with `state.name[..prefix]`.
+    struct MapSeed<'s, 'a> {
+        state: &'s mut State<'a>,
+        prefix: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for MapSeed<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for MapSeed<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of facts")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let prefix = self.prefix;
+            let state = self.state;
+            while let Some(()) = map.next_key_seed(KeySeed {
+                state: &mut *state,
+                prefix,
+            })? {
+                if let Some(i) = state.fact() {
+                    let (Some(seen), Some(fact)) = (state.seen.get_mut(i), state.ir.facts.get(i))
+                    else {
+                        return Err(de::Error::custom(GiveUp));
+                    };
+                    if *seen {
+                        return Err(de::Error::custom(GiveUp));
+                    }
+                    *seen = true;
+                    let v = map.next_value_seed(ValueSeed { fact })?;
+                    if let Some(slot) = state.values.get_mut(i) {
+                        *slot = v;
+                    }
+                } else if state.is_group() {
+                    let inner = state.name.len();
+                    map.next_value_seed(MapSeed {
+                        state: &mut *state,
+                        prefix: inner,
+                    })?;
+                } else {
+                    return Err(de::Error::custom(GiveUp));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// A key: written after the prefix into `state.name`.
+    struct KeySeed<'s, 'a> {
+        state: &'s mut State<'a>,
+        prefix: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a fact name")
+        }
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+            let name = &mut self.state.name;
+            name.truncate(self.prefix);
+            if self.prefix > 0 {
+                name.push('.');
+            }
+            name.push_str(key);
+            Ok(())
+        }
+    }
+
+    /// One fact's value, validated against its type.
+    struct ValueSeed<'f> {
+        fact: &'f Fact,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+        type Value = i64;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ValueSeed<'_> {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a fact value")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<i64, E> {
+            match self.fact.ty {
+                FactType::Bool => Ok(i64::from(v)),
+                _ => Err(E::custom(GiveUp)),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            match self.fact.ty {
+                FactType::Int { lo, hi } if lo <= v && v <= hi => Ok(v),
+                _ => Err(E::custom(GiveUp)),
+            }
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            let v = i64::try_from(v).map_err(|_| E::custom(GiveUp))?;
+            self.visit_i64(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            match &self.fact.ty {
+                FactType::Enum(vs) => vs
+                    .iter()
+                    .position(|x| x == v)
+                    .and_then(|i| i64::try_from(i).ok())
+                    .ok_or_else(|| E::custom(GiveUp)),
+                _ => Err(E::custom(GiveUp)),
+            }
+        }
+    }
+
+    /// Dense values of a valid JSON profile, or `None` when the slow path must judge.
+    pub(crate) fn values(ir: &Ir, text: &str) -> Option<Vec<i64>> {
+        let mut state = State {
+            ir,
+            values: vec![0; ir.facts.len()],
+            seen: vec![false; ir.facts.len()],
+            name: String::with_capacity(64),
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        MapSeed {
+            state: &mut state,
+            prefix: 0,
+        }
+        .deserialize(&mut de)
+        .ok()?;
+        de.end().ok()?;
+        let State {
+            mut values, seen, ..
+        } = state;
+        for ((v, seen), fact) in values.iter_mut().zip(&seen).zip(&ir.facts) {
+            if !*seen {
+                *v = fact.default?;
+            }
+        }
+        Some(values)
+    }
+}
+
+/// Dense values of a JSON profile: the fast path, and the slow one (which words every
+/// problem) when the fast one gives up.
+pub(crate) fn values_from_json(ir: &Ir, text: &str) -> Result<Vec<i64>, ProfileError> {
+    if let Some(v) = fast::values(ir, text) {
+        return Ok(v);
+    }
+    let node = parse_json(text)?;
+    values_from_node(ir, &node)
+}

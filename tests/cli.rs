@@ -528,3 +528,73 @@ fn profiles_from_a_named_pipe() {
         .stdout(predicate::str::starts_with("line 1: allow: email, support"));
     writer.join().unwrap();
 }
+
+/// Errors that only one command can meet (diff of incomparable facts, a broken model,
+/// a bad `--set`, a shard that is not one) are JSON on stdout too with `--format json`,
+/// with the same exit code as the human run.
+#[test]
+fn command_specific_errors_are_json_too() {
+    let dir = tempdir();
+    let old = dir.join("old.regain");
+    let new = dir.join("new.regain");
+    std::fs::write(
+        &old,
+        "policy p facts { a: bool } methods { m: knowledge requires a } path x { steps m grants g }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &new,
+        "policy p facts { a: yes | no } methods { m: knowledge requires a == yes } path x { steps m grants g }\n",
+    )
+    .unwrap();
+    let model = dir.join("bad.model.yaml");
+    std::fs::write(&model, "population:\n  nonsense: [1, 2\n").unwrap();
+    let shard = dir.join("shard.json");
+    std::fs::write(&shard, "{\"not\": \"a shard\"}").unwrap();
+    let (o, n, m, s) = (
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        model.to_str().unwrap(),
+        shard.to_str().unwrap(),
+    );
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["diff", o, n], 2, "fact `a`"),
+        (
+            vec!["simulate", ALIPAY, "--model", m, "--trials", "10"],
+            1,
+            "bad.model.yaml",
+        ),
+        (vec!["analyze", ALIPAY, "--model", m], 1, "bad.model.yaml"),
+        (
+            vec![
+                "simulate",
+                ALIPAY,
+                "--set",
+                "nosuchpath.wait=1h",
+                "--trials",
+                "10",
+            ],
+            64,
+            "--set",
+        ),
+        (vec!["merge", s], 1, ""),
+    ];
+    for (args, want, needle) in cases {
+        let (code, out, err) = common_run(&args);
+        assert_eq!(code, want, "{args:?}: {err}");
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert_eq!(out, "", "{args:?}: human mode leaves stdout to results");
+        let mut json = args.clone();
+        json.extend(["--format", "json"]);
+        let (code, out, err) = common_run(&json);
+        assert_eq!(code, want, "{json:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("{json:?}: not one JSON document ({e}): {out}"));
+        assert_eq!(v["schema"], "regain.error/1", "{json:?}");
+        assert_eq!(v["code"], want, "{json:?}");
+        assert!(
+            v["error"].as_str().unwrap().contains(needle),
+            "{json:?}: {v}"
+        );
+    }
+}

@@ -19,7 +19,8 @@ pub struct Args {
     /// Exit 1 when there are warnings.
     #[arg(long)]
     deny_warnings: bool,
-    /// How many allow regions the human report lists (all are in the JSON).
+    /// How many lockout conditions and allow/deny regions the human report lists (all
+    /// are in the JSON).
     #[arg(long, default_value_t = 15)]
     top: usize,
     /// Findings acknowledged by code and item (written by --write-baseline): listed as
@@ -33,11 +34,14 @@ pub struct Args {
     /// (exact), per segment too, instead of every fact value equally likely.
     #[arg(long, value_name = "MODEL")]
     model: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 /// The population of a model as a measure over the engine's value classes.
 fn model_measure(engine: &regain::Engine, path: &std::path::Path) -> Result<analyze::Measure, i32> {
-    let text = super::read(path).map_err(|e| super::fail(EXIT_BAD_INPUT, e))?;
+    let text = super::read_or_exit(path)?;
     let model = regain::simulate::Model::from_yaml(engine.policy(), &text)
         .map_err(|e| super::fail(EXIT_BAD_INPUT, format!("{}: {e}", path.display())))?;
     let mix = regain::simulate::mixture(&model, engine)
@@ -86,6 +90,23 @@ fn outcome(r: &Region) -> String {
     }
 }
 
+/// The largest `top` conditions (they come sorted by share), then a count of the rest
+/// with their total share.
+fn conditions(s: &mut String, list: &[analyze::Condition], top: usize) {
+    for c in list.iter().take(top) {
+        let _ = writeln!(s, "  {:>8}  {}", pct(c.share), c.condition);
+    }
+    if list.len() > top {
+        let rest: f64 = list.iter().skip(top).map(|c| c.share).sum();
+        let _ = writeln!(
+            s,
+            "  … {} more conditions (together {}; they may overlap); all are in --format json (--top N shows more)",
+            list.len() - top,
+            pct(rest)
+        );
+    }
+}
+
 pub fn human(a: &Analysis, top: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -126,9 +147,7 @@ pub fn human(a: &Analysis, top: usize) -> String {
             "\nLOCKOUT — {} of profiles have no way back in; they are exactly those where one of these holds:",
             pct(a.lockout.share),
         );
-        for c in &a.lockout.conditions {
-            let _ = writeln!(s, "  {:>8}  {}", pct(c.share), c.condition);
-        }
+        conditions(&mut s, &a.lockout.conditions, top);
     }
     let _ = writeln!(s, "\npaths — available / offered first:");
     for (name, p) in &a.paths.0 {
@@ -241,20 +260,16 @@ pub fn run(a: Args) -> i32 {
         let text = match super::read(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
+                return super::fail(EXIT_BAD_INPUT, e);
             }
         };
         match serde_json::from_str::<analyze::ack::Baseline>(&text) {
             Ok(b) => b.apply(&mut analysis.findings),
             Err(e) => {
-                eprintln!(
-                    "error: {}:{}:{}: not a regain baseline: {e}\n  help: write one with `regain analyze POLICY --write-baseline FILE`",
+                return super::fail(EXIT_BAD_INPUT, format!("{}:{}:{}: not a regain baseline: {e}\n  help: write one with `regain analyze POLICY --write-baseline FILE`",
                     path.display(),
                     e.line(),
-                    e.column()
-                );
-                return EXIT_BAD_INPUT;
+                    e.column()));
             }
         }
     }
@@ -262,8 +277,10 @@ pub fn run(a: Args) -> i32 {
         let b = analyze::ack::Baseline::of(&analysis.findings);
         let text = serde_json::to_string_pretty(&b).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text + "\n") {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            return EXIT_BAD_INPUT;
+            return super::fail(
+                EXIT_BAD_INPUT,
+                format!("cannot write `{}`: {e}", path.display()),
+            );
         }
         b.apply(&mut analysis.findings);
     }
@@ -271,11 +288,15 @@ pub fn run(a: Args) -> i32 {
         Format::Json => match serde_json::to_string_pretty(&analysis) {
             Ok(j) => println!("{j}"),
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
+                return super::fail(EXIT_BAD_INPUT, e);
             }
         },
         Format::Human => print!("{}", human(&analysis, a.top)),
+    }
+    if let Some(out) = &a.report {
+        if let Err(code) = super::report::analysis(out, &analysis, engine.policy(), &a.policy) {
+            return code;
+        }
     }
     if a.deny_warnings && analyze::ack::unacknowledged(&analysis.findings) {
         EXIT_BAD_INPUT
@@ -297,6 +318,9 @@ pub struct DiffArgs {
     /// How many regions the human output lists, largest first (all are in the JSON).
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 fn side(s: &diff::Side) -> String {
@@ -397,9 +421,7 @@ fn diff_human(d: &diff::Diff, top: usize) -> String {
             s,
             "NEWLY LOCKED OUT — profiles that had a way in and now have none:"
         );
-        for c in &sm.lockout.newly_locked_out {
-            let _ = writeln!(s, "  {:>8}  {}", pct(c.share), c.condition);
-        }
+        conditions(&mut s, &sm.lockout.newly_locked_out, top);
     }
     let moved: Vec<&diff::PathChange> = sm
         .paths
@@ -504,20 +526,19 @@ pub fn run_diff(a: DiffArgs) -> i32 {
     };
     let d = match diff::diff(&old, &new, regain::CompileOptions::default()) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ERROR;
-        }
+        Err(e) => return super::fail(ERROR, e),
     };
     match a.format {
         Format::Json => match serde_json::to_string_pretty(&d) {
             Ok(j) => println!("{j}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ERROR;
-            }
+            Err(e) => return super::fail(ERROR, e),
         },
         Format::Human => print!("{}", diff_human(&d, a.top)),
+    }
+    if let Some(out) = &a.report {
+        if super::report::diff(out, &d, &a.old, &a.new).is_err() {
+            return ERROR;
+        }
     }
     if d.equivalent {
         EXIT_OK

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{read_input, render, Format, EXIT_BAD_INPUT, EXIT_NO_INPUT, EXIT_OK};
 
@@ -45,44 +45,20 @@ pub fn run(a: Args) -> i32 {
                 continue;
             }
         };
-        let (diags, counts) = match regain::Policy::parse_named(&name, &src) {
-            Ok(p) => {
-                let ir = p.ir();
-                let counts = (
-                    ir.facts.len(),
-                    ir.methods.len(),
-                    ir.denies.len(),
-                    ir.paths.len(),
-                );
-                (p.warnings(), Some(counts))
-            }
-            Err(d) => (d, None),
+        let (report, policy) = regain::Policy::check_report(&name, &src);
+        let diags = match policy {
+            Ok(p) => p.warnings(),
+            Err(d) => d,
         };
-        let warnings = diags.warnings().count();
-        if diags.has_errors() || (a.deny_warnings && warnings > 0) {
+        let counts = report
+            .counts
+            .map(|c| (c.facts, c.methods, c.denies, c.paths));
+        let warnings = report.warnings;
+        if !report.ok || (a.deny_warnings && warnings > 0) {
             failed = true;
         }
         match a.format {
-            Format::Json => {
-                let mut file = json!({
-                    "file": name,
-                    "ok": !diags.has_errors(),
-                    "errors": diags.errors().count(),
-                    "warnings": warnings,
-                });
-                if let (Some((facts, methods, denies, paths)), Some(obj)) =
-                    (counts, file.as_object_mut())
-                {
-                    obj.insert(
-                        "counts".into(),
-                        json!({"facts": facts, "methods": methods, "denies": denies, "paths": paths}),
-                    );
-                }
-                if let Some(obj) = file.as_object_mut() {
-                    obj.insert("diagnostics".into(), Value::Array(render::json_all(&diags)));
-                }
-                files.push(file);
-            }
+            Format::Json => files.push(serde_json::to_value(&report).unwrap_or_default()),
             Format::Human => {
                 if diags.has_errors() {
                     render::diagnostics(&diags);

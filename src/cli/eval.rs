@@ -158,9 +158,15 @@ fn batch(engine: &Engine, path: &std::path::Path, a: &Args) -> i32 {
 /// The schema of each JSON object `eval` prints.
 const SCHEMA: &str = regain::decision::EVAL_SCHEMA;
 
+/// The object of one decision: the library's [`regain::decision::EvalView`], which the
+/// HTTP server answers too.
 fn json(engine: &Engine, p: &Profile, d: &Decision, explain: bool) -> serde_json::Value {
     let e = explain.then(|| regain::explain::explain(engine.policy(), p.values()));
-    d.to_json(e.as_ref())
+    let view = regain::decision::EvalView {
+        decision: d,
+        explain: e.as_ref(),
+    };
+    serde_json::to_value(view).unwrap_or_default()
 }
 
 /// Seconds as `48h`, `90m`, `2d`, `30s`.

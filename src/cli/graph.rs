@@ -49,8 +49,10 @@ pub struct Args {
 
 pub fn run(a: Args) -> i32 {
     if a.view.is_some() && matches!(a.format, GraphFormat::Json | GraphFormat::Stats) {
-        eprintln!("error: `--view` applies to `--format dot` and `--format svg`");
-        return EXIT_USAGE;
+        return super::fail(
+            EXIT_USAGE,
+            "`--view` applies to `--format dot` and `--format svg`",
+        );
     }
     let policy = match load_policy(&a.policy) {
         Ok(p) => p,
@@ -70,8 +72,7 @@ pub fn run(a: Args) -> i32 {
             None
         }
         (Err(e), _, _) => {
-            eprintln!("error: {}: {e}", a.policy.display());
-            return EXIT_BAD_INPUT;
+            return super::fail(EXIT_BAD_INPUT, format!("{}: {e}", a.policy.display()));
         }
     };
     let stats = engine.as_ref().map(|e| e.graph().stats());

@@ -27,7 +27,12 @@ mod check;
 mod eval;
 mod fmt;
 mod graph;
+#[cfg(feature = "lsp")]
+mod lsp;
 mod render;
+mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod simulate;
 mod test;
 
@@ -140,6 +145,15 @@ enum Command {
     Fmt(fmt::Args),
     /// Run QA scenario suites (exit 0 all pass, 1 a failure, 2 a broken suite).
     Test(test::Args),
+    /// The language server for editors, over stdio (design/editor.md).
+    #[cfg(feature = "lsp")]
+    Lsp(lsp::Args),
+    /// Serve decisions over HTTP (the sidecar): decide, reload, health, metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
+    /// Serve the shipped policies with the playground page at `/`.
+    #[cfg(feature = "serve")]
+    Playground(serve::PlaygroundArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -181,6 +195,12 @@ pub fn run() -> i32 {
         Command::Merge(a) => simulate::run_merge(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Test(a) => test::run(a),
+        #[cfg(feature = "lsp")]
+        Command::Lsp(a) => lsp::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
+        #[cfg(feature = "serve")]
+        Command::Playground(a) => serve::run_playground(a),
     };
     finish(code)
 }
@@ -376,6 +396,12 @@ pub fn read(path: &Path) -> Result<String, String> {
         record(e.message.clone(), EXIT_NO_INPUT, Vec::new());
         e.message
     })
+}
+
+/// Read a named input file, reporting (stderr, and JSON when asked) and returning
+/// [`EXIT_NO_INPUT`] when it cannot be read.
+pub fn read_or_exit(path: &Path) -> Result<String, i32> {
+    read_input(path).map_err(|e| fail(EXIT_NO_INPUT, e.message))
 }
 
 /// Load and check a policy, reporting its diagnostics on failure: [`EXIT_NO_INPUT`]

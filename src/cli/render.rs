@@ -1,9 +1,7 @@
 //! Rendering of diagnostics for people (miette) and machines (JSON).
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
-use regain::source::{LineCol, Span};
-use regain::{Diagnostic, Diagnostics, Severity};
-use serde_json::json;
+use regain::Diagnostics;
 
 /// Render diagnostics with labelled source snippets, to a string.
 pub fn graphical(d: &Diagnostics, color: bool) -> String {
@@ -55,54 +53,10 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// Where a span is, as `line`, `col`, `end_line`, `end_col` (1-based; columns count
-/// characters; the end is one past the last character).
-fn place(d: &Diagnostics, span: Span) -> (LineCol, LineCol) {
-    (
-        regain::source::line_col(&d.source, span.start),
-        regain::source::line_col(&d.source, span.end),
-    )
-}
-
-/// One diagnostic as JSON: `code`, `severity`, `message`, `file`, `line`, `col`,
-/// `end_line`, `end_col`, `label`, `help` and `labels` (every labelled span, the
-/// primary one first).
-pub fn json(d: &Diagnostics, item: &Diagnostic) -> serde_json::Value {
-    let (start, end) = place(d, item.span);
-    let label = |span: Span, message: &str, primary: bool| {
-        let (s, e) = place(d, span);
-        json!({
-            "line": s.line,
-            "col": s.col,
-            "end_line": e.line,
-            "end_col": e.col,
-            "message": message,
-            "primary": primary,
-        })
-    };
-    let labels: Vec<_> = std::iter::once(label(item.span, &item.label, true))
-        .chain(
-            item.secondary
-                .iter()
-                .map(|l| label(l.span, &l.message, false)),
-        )
-        .collect();
-    json!({
-        "code": item.code.as_str(),
-        "severity": match item.severity() { Severity::Error => "error", Severity::Warning => "warning" },
-        "message": item.message,
-        "file": d.name,
-        "line": start.line,
-        "col": start.col,
-        "end_line": end.line,
-        "end_col": end.col,
-        "label": item.label,
-        "help": item.help,
-        "labels": labels,
-    })
-}
-
-/// Every diagnostic of a file as JSON.
+/// Every diagnostic of a file as JSON (the library's [`regain::diagnostic::DiagnosticView`]).
 pub fn json_all(d: &Diagnostics) -> Vec<serde_json::Value> {
-    d.items.iter().map(|item| json(d, item)).collect()
+    d.views()
+        .into_iter()
+        .map(|v| serde_json::to_value(v).unwrap_or_default())
+        .collect()
 }

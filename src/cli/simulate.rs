@@ -53,6 +53,9 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE.html", conflicts_with_all = ["compare", "set"])]
+    report: Option<PathBuf>,
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -91,10 +94,8 @@ fn model_path(policy: &Path, given: &Option<PathBuf>) -> PathBuf {
 }
 
 fn load_model(engine: &Engine, path: &Path, text: &str) -> Result<Model, i32> {
-    Model::from_yaml(engine.policy(), text).map_err(|e| {
-        eprintln!("error: {}: {e}", path.display());
-        EXIT_BAD_INPUT
-    })
+    Model::from_yaml(engine.policy(), text)
+        .map_err(|e| super::fail(EXIT_BAD_INPUT, format!("{}: {e}", path.display())))
 }
 
 fn print_json<T: Serialize>(v: &T) {
@@ -113,10 +114,7 @@ pub fn run(a: Args) -> i32 {
 fn run_inner(a: Args) -> Result<i32, i32> {
     let engine = load_engine(&a.policy)?;
     let mpath = model_path(&a.policy, &a.model);
-    let mtext = read(&mpath).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_BAD_INPUT
-    })?;
+    let mtext = super::read_or_exit(&mpath)?;
     let model = load_model(&engine, &mpath, &mtext)?;
     let opts = Options {
         trials: a.trials,
@@ -125,11 +123,11 @@ fn run_inner(a: Args) -> Result<i32, i32> {
         shard: a.shard,
     };
     let fail = |e: simulate::SimError| {
-        eprintln!("error: {e}");
-        match e {
+        let code = match e {
             simulate::SimError::Usage(_) => EXIT_USAGE,
             _ => EXIT_BAD_INPUT,
-        }
+        };
+        super::fail(code, e)
     };
     if let Some(new_path) = &a.compare {
         let new = load_engine(new_path)?;
@@ -151,10 +149,10 @@ fn run_inner(a: Args) -> Result<i32, i32> {
     if !a.set.is_empty() {
         let mut settings = Vec::new();
         for s in &a.set {
-            settings.push(parse_setting(engine.policy().ir(), s).map_err(|e| {
-                eprintln!("error: --set {e}");
-                EXIT_USAGE
-            })?);
+            settings.push(
+                parse_setting(engine.policy().ir(), s)
+                    .map_err(|e| super::fail(EXIT_USAGE, format!("--set {e}")))?,
+            );
         }
         let sw = sweep(engine.policy(), &model, &settings, a.exact, opts).map_err(fail)?;
         match a.format {
@@ -176,6 +174,9 @@ fn run_inner(a: Args) -> Result<i32, i32> {
     }
     .map_err(fail)?;
     print_report(&report, a.format, &mpath);
+    if let Some(out) = &a.report {
+        super::report::simulation(out, &report, &engine, &a.policy, &mpath)?;
+    }
     Ok(EXIT_OK)
 }
 
@@ -522,15 +523,13 @@ pub fn run_merge(a: MergeArgs) -> i32 {
         let text = match read(p) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
+                return super::fail(EXIT_BAD_INPUT, e);
             }
         };
         match simulate::parse_shard(&text) {
             Ok(s) => shards.push((p.display().to_string(), s)),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
-                return EXIT_BAD_INPUT;
+                return super::fail(EXIT_BAD_INPUT, format!("{}: {e}", p.display()));
             }
         }
     }
@@ -542,13 +541,7 @@ pub fn run_merge(a: MergeArgs) -> i32 {
             }
             EXIT_OK
         }
-        Err(e) => {
-            if e.file.is_empty() {
-                eprintln!("error: {}", e.message);
-            } else {
-                eprintln!("error: {e}");
-            }
-            EXIT_BAD_INPUT
-        }
+        Err(e) if e.file.is_empty() => super::fail(EXIT_BAD_INPUT, e.message),
+        Err(e) => super::fail(EXIT_BAD_INPUT, e),
     }
 }

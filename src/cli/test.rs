@@ -87,8 +87,7 @@ fn generate(policy: &Path, output: Option<&Path>) -> i32 {
     let src = match super::read(policy) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNREADABLE;
+            return super::fail(EXIT_UNREADABLE, e);
         }
     };
     let parsed = match regain::Policy::parse_named(&policy.display().to_string(), &src) {
@@ -101,8 +100,7 @@ fn generate(policy: &Path, output: Option<&Path>) -> i32 {
     let engine = match regain::Engine::new(&parsed) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {}: {e}", policy.display());
-            return EXIT_BAD_INPUT;
+            return super::fail(EXIT_BAD_INPUT, format!("{}: {e}", policy.display()));
         }
     };
     // Where the suite will live: the output file's directory, or the current one.
@@ -116,20 +114,26 @@ fn generate(policy: &Path, output: Option<&Path>) -> i32 {
     let rel = match (policy.canonicalize(), dir.canonicalize()) {
         (Ok(p), Ok(d)) => relative(&p, &d),
         (_, Err(e)) => {
-            eprintln!("error: cannot write into `{}`: {e}", dir.display());
-            return EXIT_BAD_INPUT;
+            return super::fail(
+                EXIT_BAD_INPUT,
+                format!("cannot write into `{}`: {e}", dir.display()),
+            );
         }
         (Err(e), _) => {
-            eprintln!("error: cannot read `{}`: {e}", policy.display());
-            return EXIT_UNREADABLE;
+            return super::fail(
+                EXIT_UNREADABLE,
+                format!("cannot read `{}`: {e}", policy.display()),
+            );
         }
     };
     let text = suite::generate(&engine, &rel);
     match output {
         Some(o) => {
             if let Err(e) = std::fs::write(o, &text) {
-                eprintln!("error: cannot write `{}`: {e}", o.display());
-                return EXIT_BAD_INPUT;
+                return super::fail(
+                    EXIT_BAD_INPUT,
+                    format!("cannot write `{}`: {e}", o.display()),
+                );
             }
         }
         None => print!("{text}"),
@@ -366,8 +370,10 @@ pub fn run(a: Args) -> i32 {
         return generate(p, a.output.as_deref());
     }
     if a.output.is_some() {
-        eprintln!("error: --output is for --generate; write test results with --junit FILE");
-        return EXIT_USAGE;
+        return super::fail(
+            EXIT_USAGE,
+            "--output is for --generate; write test results with --junit FILE",
+        );
     }
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
@@ -489,8 +495,10 @@ pub fn run(a: Args) -> i32 {
     junit.push_str("</testsuites>\n");
     if let Some(j) = &a.junit {
         if let Err(e) = std::fs::write(j, &junit) {
-            eprintln!("error: cannot write `{}`: {e}", j.display());
-            return EXIT_BAD_INPUT;
+            return super::fail(
+                EXIT_BAD_INPUT,
+                format!("cannot write `{}`: {e}", j.display()),
+            );
         }
     }
     match a.format {

@@ -446,6 +446,7 @@ impl Acc {
                 mean: (rec > 0.0).then(|| self.time_mass / rec),
                 p50: None,
                 p95: None,
+                cdf: Vec::new(),
             },
             attackers: Named(
                 attackers

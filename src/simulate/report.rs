@@ -117,7 +117,7 @@ pub struct Outcomes {
 }
 
 /// Time to recover over recovered trials, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimeToRecover {
     /// Mean (`null` when nobody recovered).
     pub mean: Option<f64>,
@@ -125,7 +125,16 @@ pub struct TimeToRecover {
     pub p50: Option<u64>,
     /// 95th percentile (Monte-Carlo only).
     pub p95: Option<u64>,
+    /// The cumulative distribution (Monte-Carlo only; omitted when empty): points
+    /// `[seconds, fraction of recovered trials recovered by then]`, increasing in both,
+    /// the last at fraction 1; at most [`CDF_POINTS`] + 1 points, from the same
+    /// histogram as `p50` and `p95`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cdf: Vec<(u64, f64)>,
 }
+
+/// At most this many points (plus the last) in [`TimeToRecover::cdf`].
+pub const CDF_POINTS: usize = 100;
 
 /// One attacker's figures.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

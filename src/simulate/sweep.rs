@@ -288,6 +288,7 @@ mod tests {
                     mean,
                     p50: None,
                     p95: None,
+                    cdf: Vec::new(),
                 },
                 attackers: Named(vec![("eve".into(), AttackerFigures { takeover: s(take) })]),
             },

@@ -5,6 +5,7 @@ use crate::check::ir::PathId;
 
 use super::report::{
     valid_bin, AttackerFigures, Figures, Named, Outcomes, RawTally, Share, TimeToRecover,
+    CDF_POINTS,
 };
 
 /// Sub-bins per octave of the time histogram (log-linear, < 1% relative error).
@@ -176,6 +177,32 @@ impl Tally {
         None
     }
 
+    /// The distribution of recovery times: at each histogram bin where the cumulative
+    /// count crosses a multiple of 1/[`CDF_POINTS`] of the recovered trials, the bin's
+    /// value and the fraction recovered by then; the last point is at fraction 1.
+    fn cdf(&self) -> Vec<(u64, f64)> {
+        let total = self.outcomes[0];
+        if total == 0 {
+            return Vec::new();
+        }
+        let mut out: Vec<(u64, f64)> = Vec::new();
+        let mut acc = 0u64;
+        let mut next = 1u64; // the next multiple of total / CDF_POINTS to cross
+        let steps = CDF_POINTS as u64;
+        for (b, c) in self.hist.iter().enumerate() {
+            if *c == 0 {
+                continue;
+            }
+            acc = acc.saturating_add(*c);
+            // acc / total ≥ next / steps
+            if u128::from(acc) * u128::from(steps) >= u128::from(next) * u128::from(total) {
+                out.push((hist_value(b), acc as f64 / total as f64));
+                next = (u128::from(acc) * u128::from(steps) / u128::from(total)) as u64 + 1;
+            }
+        }
+        out
+    }
+
     pub(crate) fn to_raw(&self) -> RawTally {
         RawTally {
             n: self.n,
@@ -265,6 +292,7 @@ impl Tally {
                 mean: (rec > 0).then(|| self.time_sum as f64 / rec as f64),
                 p50: self.quantile(0.5),
                 p95: self.quantile(0.95),
+                cdf: self.cdf(),
             },
             attackers: Named(
                 attackers

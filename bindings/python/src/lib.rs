@@ -56,44 +56,7 @@ fn error_with(py: Python<'_>, err: PyErr, attrs: &[(&str, Bound<'_, PyAny>)]) ->
 
 /// The diagnostics of a file as the CLI's JSON objects.
 fn diagnostics_py<'py>(py: Python<'py>, d: &regain::Diagnostics) -> PyResult<Bound<'py, PyAny>> {
-    to_py(py, &tmp_diag::json_all(d))
-}
-
-// TEMPORARY until the lead's "Diagnostic and check JSON in the library" lands on main:
-// a copy of src/cli/render.rs's JSON, to be replaced by the library's builder.
-mod tmp_diag {
-    use regain::source::{LineCol, Span};
-    use regain::{Diagnostic, Diagnostics, Severity};
-    use serde_json::json;
-    fn place(d: &Diagnostics, span: Span) -> (LineCol, LineCol) {
-        (
-            regain::source::line_col(&d.source, span.start),
-            regain::source::line_col(&d.source, span.end),
-        )
-    }
-    pub fn json(d: &Diagnostics, item: &Diagnostic) -> serde_json::Value {
-        let (start, end) = place(d, item.span);
-        let label = |span: Span, message: &str, primary: bool| {
-            let (s, e) = place(d, span);
-            json!({"line": s.line, "col": s.col, "end_line": e.line, "end_col": e.col, "message": message, "primary": primary})
-        };
-        let labels: Vec<_> = std::iter::once(label(item.span, &item.label, true))
-            .chain(
-                item.secondary
-                    .iter()
-                    .map(|l| label(l.span, &l.message, false)),
-            )
-            .collect();
-        json!({
-            "code": item.code.as_str(),
-            "severity": match item.severity() { Severity::Error => "error", Severity::Warning => "warning" },
-            "message": item.message, "file": d.name, "line": start.line, "col": start.col,
-            "end_line": end.line, "end_col": end.col, "label": item.label, "help": item.help, "labels": labels,
-        })
-    }
-    pub fn json_all(d: &Diagnostics) -> Vec<serde_json::Value> {
-        d.items.iter().map(|item| json(d, item)).collect()
-    }
+    to_py(py, &d.views())
 }
 
 fn policy_error(py: Python<'_>, d: &regain::Diagnostics) -> PyErr {

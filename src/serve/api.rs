@@ -1,0 +1,172 @@
+//! The edge of the server: JSON errors (design/serve.md "Errors"), request bodies read
+//! under the size limit, and JSON answers.
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// An error answer: `{"code", "message", "errors"}` with its HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable code (`bad_request`, `invalid_profile`, …).
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+    /// Details: profile problems, diagnostics, failing policies.
+    pub errors: Vec<Value>,
+}
+
+impl ApiError {
+    /// An error without details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The same error with details.
+    pub fn with_errors(mut self, errors: Vec<Value>) -> ApiError {
+        self.errors = errors;
+        self
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 413 `too_large`.
+    pub fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
+    /// 503 `unavailable`.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 400 `invalid_profile` with one entry per problem.
+    pub fn invalid_profile(e: &crate::ProfileError) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_profile", e.to_string())
+            .with_errors(profile_problems(e))
+    }
+
+    /// 400 `invalid_policy` with the diagnostics of a source that does not check.
+    pub fn invalid_policy(d: &crate::Diagnostics) -> ApiError {
+        let errors = d.errors().count();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_policy",
+            format!(
+                "the policy does not check: {errors} error{}",
+                if errors == 1 { "" } else { "s" }
+            ),
+        )
+        .with_errors(super::diagnostics_json(d))
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({"code": self.code, "message": self.message, "errors": self.errors})
+    }
+}
+
+/// A profile's problems as `{code: "invalid_profile", message, fact}`.
+pub fn profile_problems(e: &crate::ProfileError) -> Vec<Value> {
+    e.problems
+        .iter()
+        .map(|p| json!({"code": "invalid_profile", "message": p.message, "fact": p.fact}))
+        .collect()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_response(self.status, &self.body())
+    }
+}
+
+/// A JSON answer with a status.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => json_bytes(status, bytes),
+        Err(e) => {
+            let body = json!({"code": "internal", "message": format!("cannot write JSON: {e}"), "errors": []});
+            json_bytes(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                body.to_string().into_bytes(),
+            )
+        }
+    }
+}
+
+/// Serialized JSON bytes as an answer.
+pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A text answer with its content type.
+pub fn text_response(content_type: &'static str, text: String) -> Response {
+    let mut r = Response::new(Body::from(text));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// Read a request body, at most `limit` bytes (413 `too_large` above).
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::too_large(format!(
+            "the request body is larger than the limit of {limit} bytes (--max-body)"
+        ))
+    };
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let inner = e.into_inner();
+            if inner
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(too_large())
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "cannot read the request body: {inner}"
+                )))
+            }
+        }
+    }
+}
+
+/// Parse a JSON body into `T`, answering 400 `bad_request` when it is not JSON of that
+/// shape.
+pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not the expected JSON: {e}")))
+}
+
+/// 404 for a route that does not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// 405 for a known route with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not answer that method",
+    )
+}
