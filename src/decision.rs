@@ -150,6 +150,18 @@ impl Decision {
         self.paths.iter().map(|p| p.name.as_str()).collect()
     }
 
+    /// The object `regain eval --format json` prints for this decision: `schema`
+    /// ([`EVAL_SCHEMA`]) first, then `decision`, `paths` and `denied_by`; with an
+    /// explanation (`--explain`), also `explain`. The Python package's
+    /// `Decision.to_dict()` is this object.
+    pub fn to_json(&self, explanation: Option<&crate::explain::Explanation>) -> serde_json::Value {
+        serde_json::to_value(EvalView {
+            decision: self,
+            explain: explanation,
+        })
+        .unwrap_or_default()
+    }
+
     /// The decision returned for a profile that does not belong to the engine: deny,
     /// so that a misuse fails closed.
     pub fn fail_closed() -> Decision {
@@ -335,6 +347,138 @@ impl Selection {
             paths,
             denied_by: Vec::new(),
             deny_ids: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Policy};
+
+    #[test]
+    fn eval_json_has_the_schema_first_and_explain_last() {
+        let src = "policy p facts { a: bool } methods { m: knowledge requires a } \
+                   path x { steps m grants g wait 1h notify m }";
+        let policy = Policy::parse(src).unwrap();
+        let engine = Engine::new(&policy).unwrap();
+        let profile = engine.profile_from_json(r#"{"a": true}"#).unwrap();
+        let d = engine.evaluate(&profile);
+        let v = d.to_json(None);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["schema", "decision", "paths", "denied_by"]);
+        assert_eq!(
+            v.to_string(),
+            r#"{"schema":"regain.eval/1","decision":"allow","paths":[{"name":"x","steps":[["m"]],"grants":"g","wait_s":3600,"notify":["m"]}],"denied_by":[]}"#
+        );
+        let e = crate::explain::explain(&policy, profile.values());
+        let v = d.to_json(Some(&e));
+        assert_eq!(
+            v.as_object()
+                .unwrap()
+                .keys()
+                .next_back()
+                .map(String::as_str),
+            Some("explain")
+        );
+        assert_eq!(v["explain"]["paths"][0]["available"], true);
+    }
+
+    #[test]
+    fn a_document_validates_like_json_text() {
+        let policy = Policy::parse("policy p facts { a: bool n: int 0..3 } methods { m: knowledge requires a } path x { steps m grants g }").unwrap();
+        let engine = Engine::new(&policy).unwrap();
+        let doc = crate::profile::Document::from_json(r#"{"a": true, "n": 2}"#).unwrap();
+        let p = engine.profile_from_document(&doc).unwrap();
+        assert_eq!(
+            p,
+            engine.profile_from_json(r#"{"a": true, "n": 2}"#).unwrap()
+        );
+        let bad = crate::profile::Document::from_json(r#"{"a": 1, "n": 2.0}"#).unwrap();
+        let e = engine.profile_from_document(&bad).unwrap_err();
+        assert_eq!(e.problems.len(), 2);
+        assert_eq!(e.fact.as_deref(), Some("a"));
+    }
+}
+
+#[cfg(test)]
+mod dense_tests {
+    use crate::profile::{key_levels, KeyTarget};
+    use crate::{Engine, Policy};
+
+    /// Fill dense values from a JSON document by resolving keys with `key_levels`, the
+    /// way the Python package does with Python dicts.
+    fn dense(
+        engine: &Engine,
+        levels: &[Vec<(String, KeyTarget)>],
+        doc: &serde_json::Value,
+    ) -> Option<crate::Profile> {
+        let ir = engine.policy().ir();
+        let mut d = engine.dense_values();
+        let mut work = vec![(doc, 0usize)];
+        while let Some((v, level)) = work.pop() {
+            let Some(obj) = v.as_object() else {
+                d.fail();
+                continue;
+            };
+            for (k, v) in obj {
+                match levels[level].iter().find(|(n, _)| n == k).map(|(_, t)| *t) {
+                    Some(KeyTarget::Group(g)) => work.push((v, g)),
+                    Some(KeyTarget::Fact(i)) => match v {
+                        serde_json::Value::Bool(b) => d.bool(i, *b),
+                        serde_json::Value::Number(n) if n.is_i64() => d.int(i, n.as_i64().unwrap()),
+                        serde_json::Value::String(s) => match &ir.facts[i].ty {
+                            crate::check::ir::FactType::Enum(vs) => {
+                                match vs.iter().position(|x| x == s) {
+                                    Some(x) => d.variant(i, x),
+                                    None => d.fail(),
+                                }
+                            }
+                            _ => d.fail(),
+                        },
+                        _ => d.fail(),
+                    },
+                    None => d.fail(),
+                }
+            }
+        }
+        d.finish()
+    }
+
+    #[test]
+    fn dense_values_accept_exactly_what_documents_accept() {
+        let src = "policy p facts { a.b.c: bool a.b.d: int 0..3 a.e: x | y f: bool = true g: int -2..2 } \
+                   methods { m: knowledge requires a.b.c } path x { steps m grants g }";
+        let policy = Policy::parse(src).unwrap();
+        let engine = Engine::new(&policy).unwrap();
+        let levels = key_levels(policy.ir());
+        assert_eq!(levels.len(), 3); // the document, a, a.b
+        let docs = [
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": -2}"#,
+            r#"{"a.b.c": false, "a.b.d": 0, "a.e": "x", "f": false, "g": 2}"#,
+            r#"{"a": {"b.c": true, "b": {"d": 3}, "e": "x"}, "g": 0}"#,
+            r#"{"a": {"b": {}, "b.c": true, "b.d": 1, "e": "x"}, "g": 1}"#,
+            // Problems: each must be rejected by both.
+            r#"{"a": {"b": {"c": 1, "d": 2}, "e": "y"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": true}, "e": "y"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": 4}, "e": "y"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": 2.0}, "e": "y"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "z"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": 0, "a.e": "x"}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": 0, "h": 1}"#,
+            r#"{"a": {"b": true, "e": "y"}, "g": 0}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": 0, "f": null}"#,
+            r#"{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": -3}"#,
+            r#"[1]"#,
+        ];
+        for doc in docs {
+            let value: serde_json::Value = serde_json::from_str(doc).unwrap();
+            let slow = engine.profile_from_json(doc).ok();
+            let fast = dense(&engine, &levels, &value);
+            assert_eq!(fast, slow, "{doc}");
+            if let Some(p) = &fast {
+                assert_eq!(engine.evaluate(p), engine.evaluate(slow.as_ref().unwrap()));
+            }
         }
     }
 }

@@ -264,6 +264,18 @@ impl Engine {
         Ok(self.finish(profile::values_from_node(&self.policy.ir, &node)?))
     }
 
+    /// A validated profile from a [`profile::Document`] read from any serde source
+    /// (e.g. Python objects); the same validation as [`Engine::profile_from_json`].
+    pub fn profile_from_document(&self, doc: &profile::Document) -> Result<Profile, ProfileError> {
+        Ok(self.finish(profile::values_from_node(&self.policy.ir, doc.node())?))
+    }
+
+    /// Dense values set by fact index without messages: the fast path for readers that
+    /// resolve keys themselves ([`profile::key_levels`]); see [`profile::DenseValues`].
+    pub fn dense_values(&self) -> profile::DenseValues<'_> {
+        profile::DenseValues::new(&self.policy.ir, self)
+    }
+
     /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.
     pub fn builder(&self) -> ProfileBuilder<'_> {
         ProfileBuilder::new(&self.policy.ir, self)

@@ -246,6 +246,30 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
+/// A profile document as read — from JSON, YAML or any other serde source (the Python
+/// package reads Python dicts through it) — and not yet validated against a policy:
+/// [`crate::Engine::profile_from_document`] validates it. Reading keeps what validation
+/// needs to report (duplicate keys, integers vs floats, `null`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document(Node);
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Document, D::Error> {
+        Node::deserialize(d).map(Document)
+    }
+}
+
+impl Document {
+    /// A document from JSON text.
+    pub fn from_json(text: &str) -> Result<Document, ProfileError> {
+        parse_json(text).map(Document)
+    }
+
+    pub(crate) fn node(&self) -> &Node {
+        &self.0
+    }
+}
+
 /// Parse JSON text into a [`Node`].
 pub(crate) fn parse_json(text: &str) -> Result<Node, ProfileError> {
     serde_json::from_str::<Node>(text).map_err(|e| err(None, format!("invalid JSON: {e}")))
@@ -566,6 +590,152 @@ impl<'a> ProfileBuilder<'a> {
         );
         let values = values_from_node(self.ir, &node)?;
         Ok(self.finish.finish(values))
+    }
+}
+
+/// Where a key of a nested profile document leads at one level (see [`key_levels`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyTarget {
+    /// The fact with this index.
+    Fact(usize),
+    /// A group of facts (`phone` of `phone.active`): the index of its level, whose keys
+    /// are relative to it.
+    Group(usize),
+}
+
+/// The keys a profile document may use, level by level: level 0 is the document itself;
+/// each group (every proper dotted prefix of a fact name) has a level whose keys are
+/// relative to it. At each level, every fact and group below it is reachable by its
+/// relative name, plain or dotted (`{"phone": {"active": …}}` ≡ `{"phone.active": …}`).
+/// For readers that resolve keys themselves and fill [`DenseValues`] (the Python
+/// package resolves them with Python dicts).
+pub fn key_levels(ir: &Ir) -> Vec<Vec<(String, KeyTarget)>> {
+    // Every group, in first-appearance order.
+    let mut groups: Vec<String> = Vec::new();
+    for f in &ir.facts {
+        let mut at = 0;
+        while let Some(dot) = f.name.get(at..).and_then(|s| s.find('.')) {
+            let g = f.name.get(..at + dot).unwrap_or_default().to_string();
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+            at += dot + 1;
+        }
+    }
+    let mut levels = Vec::with_capacity(groups.len() + 1);
+    for prefix in std::iter::once(None).chain(groups.iter().map(Some)) {
+        let rel = |name: &str| -> Option<String> {
+            match prefix {
+                None => Some(name.to_string()),
+                Some(p) => name
+                    .strip_prefix(p.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                    .map(str::to_string),
+            }
+        };
+        let mut level = Vec::new();
+        for (i, f) in ir.facts.iter().enumerate() {
+            if let Some(r) = rel(&f.name) {
+                level.push((r, KeyTarget::Fact(i)));
+            }
+        }
+        for (g, name) in groups.iter().enumerate() {
+            if let Some(r) = rel(name) {
+                level.push((r, KeyTarget::Group(g + 1)));
+            }
+        }
+        levels.push(level);
+    }
+    levels
+}
+
+/// Dense values set fact by fact with the validation of profile documents — a value of
+/// the fact's type, an int in range, a fact set once, every fact without a default
+/// given — but without messages: any problem makes [`DenseValues::finish`] return
+/// `None`, and the caller reads the document again with
+/// [`crate::Engine::profile_from_document`] for the errors. The fast path of readers
+/// that resolve keys with [`key_levels`].
+pub struct DenseValues<'a> {
+    ir: &'a Ir,
+    finish: &'a dyn Finish,
+    values: Vec<i64>,
+    given: Vec<bool>,
+    ok: bool,
+}
+
+impl fmt::Debug for DenseValues<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DenseValues")
+            .field("values", &self.values)
+            .field("ok", &self.ok)
+            .finish()
+    }
+}
+
+impl<'a> DenseValues<'a> {
+    pub(crate) fn new(ir: &'a Ir, finish: &'a dyn Finish) -> Self {
+        DenseValues {
+            ir,
+            finish,
+            values: vec![0; ir.facts.len()],
+            given: vec![false; ir.facts.len()],
+            ok: true,
+        }
+    }
+
+    fn slot(&mut self, fact: usize) -> Option<(&'a FactType, &mut i64)> {
+        let ty = &self.ir.facts.get(fact)?.ty;
+        let given = self.given.get_mut(fact)?;
+        if std::mem::replace(given, true) {
+            return None; // given twice
+        }
+        Some((ty, self.values.get_mut(fact)?))
+    }
+
+    /// A bool value for fact `fact`.
+    pub fn bool(&mut self, fact: usize, v: bool) {
+        match self.slot(fact) {
+            Some((FactType::Bool, slot)) => *slot = i64::from(v),
+            _ => self.ok = false,
+        }
+    }
+
+    /// An integer value for fact `fact`.
+    pub fn int(&mut self, fact: usize, v: i64) {
+        match self.slot(fact) {
+            Some((FactType::Int { lo, hi }, slot)) if (*lo..=*hi).contains(&v) => *slot = v,
+            _ => self.ok = false,
+        }
+    }
+
+    /// The variant with index `variant` for enum fact `fact`.
+    pub fn variant(&mut self, fact: usize, variant: usize) {
+        match self.slot(fact) {
+            Some((FactType::Enum(vs), slot)) if variant < vs.len() => {
+                *slot = i64::try_from(variant).unwrap_or(i64::MAX);
+            }
+            _ => self.ok = false,
+        }
+    }
+
+    /// Something the document should not hold (an unknown key, a value of no fact's
+    /// type, …).
+    pub fn fail(&mut self) {
+        self.ok = false;
+    }
+
+    /// The profile, or `None` when any problem was seen (or a fact without a default is
+    /// missing).
+    pub fn finish(mut self) -> Option<Profile> {
+        if !self.ok {
+            return None;
+        }
+        for ((v, given), fact) in self.values.iter_mut().zip(&self.given).zip(&self.ir.facts) {
+            if !*given {
+                *v = fact.default?;
+            }
+        }
+        Some(self.finish.finish(self.values))
     }
 }
 

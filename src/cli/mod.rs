@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Success.
 pub const EXIT_OK: i32 = 0;
@@ -354,30 +354,6 @@ fn print_error_json(message: &str, code: i32, diagnostics: Vec<Value>) {
     println!("{}", error_json(message, code, diagnostics));
 }
 
-/// `value` (an object) with `"schema": SCHEMA` as its first key; any other value is
-/// wrapped as `{"schema": SCHEMA, "value": value}`.
-#[allow(
-    dead_code,
-    reason = "kept for commands' JSON; eval uses the library's EvalView"
-)]
-pub fn with_schema(schema: &str, value: Value) -> Value {
-    let mut out = Map::new();
-    out.insert("schema".into(), Value::String(schema.into()));
-    match value {
-        Value::Object(m) => {
-            for (k, v) in m {
-                if k != "schema" {
-                    out.insert(k, v);
-                }
-            }
-        }
-        other => {
-            out.insert("value".into(), other);
-        }
-    }
-    Value::Object(out)
-}
-
 /// Why an input file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
@@ -454,22 +430,6 @@ pub fn stderr_tty() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schema_comes_first_and_replaces_any_other() {
-        let v = with_schema(
-            "regain.eval/1",
-            json!({"decision": "allow", "schema": "old", "paths": []}),
-        );
-        let keys: Vec<&str> = v
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        assert_eq!(keys, ["schema", "decision", "paths"]);
-        assert_eq!(v["schema"], "regain.eval/1");
-        let v = with_schema("regain.x/1", json!([1, 2]));
-        assert_eq!(v, json!({"schema": "regain.x/1", "value": [1, 2]}));
-    }
 
     #[test]
     fn json_is_recognised_on_a_rejected_command_line() {
