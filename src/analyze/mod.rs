@@ -340,6 +340,20 @@ pub struct PathShare {
     pub first: f64,
 }
 
+/// The paths view of an engine's policy, each path annotated with its exact shares
+/// (what `graph --view paths`, the HTTP service and the reports draw).
+pub fn paths_view(engine: &Engine) -> crate::graph::paths::PathsView {
+    let shares: Vec<crate::graph::paths::Share> = path_shares(engine)
+        .into_iter()
+        .map(|s| crate::graph::paths::Share {
+            available: s.available,
+            first: s.first,
+        })
+        .collect();
+    let policy = engine.policy();
+    crate::graph::paths::PathsView::new(policy.ir(), policy.source(), Some(&shares))
+}
+
 /// Exact per-path shares (uniform measure), indexed like the policy's paths.
 pub fn path_shares(engine: &Engine) -> Vec<PathShare> {
     let tshares = view(engine).terminal_shares();

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use regain::graph::paths::{self, PathsView, Share};
+use regain::graph::paths::{self, PathsView};
 use regain::graph::{dot, svg};
 
 use super::{load_policy, EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE};
@@ -90,17 +90,9 @@ pub fn run(a: Args) -> i32 {
         Some(s) if s.nodes <= MDD_MAX_NODES => GraphView::Mdd,
         _ => GraphView::Paths,
     });
-    let paths_view = || {
-        let shares: Option<Vec<Share>> = engine.as_ref().map(|e| {
-            regain::analyze::path_shares(e)
-                .into_iter()
-                .map(|s| Share {
-                    available: s.available,
-                    first: s.first,
-                })
-                .collect()
-        });
-        PathsView::new(ir, policy.source(), shares.as_deref())
+    let paths_view = || match &engine {
+        Some(e) => regain::analyze::paths_view(e),
+        None => PathsView::new(ir, policy.source(), None),
     };
     match (a.format, view, &engine) {
         (GraphFormat::Dot, GraphView::Paths, _) => print!("{}", paths::to_dot(&paths_view())),

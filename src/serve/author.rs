@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::decision::EvalView;
-use crate::graph::paths::{self, PathsView, Share};
+use crate::graph::paths::{self, PathsView};
 use crate::graph::{dot, svg};
 use crate::{Engine, Policy};
 
@@ -212,17 +212,9 @@ pub async fn graph(State(app): State<Arc<App>>, body: Body) -> Response {
             Some(n) if n <= MDD_MAX_NODES => GraphView::Mdd,
             _ => GraphView::Paths,
         });
-        let paths_view = |engine: Option<&Engine>| {
-            let shares: Option<Vec<Share>> = engine.map(|e| {
-                crate::analyze::path_shares(e)
-                    .into_iter()
-                    .map(|s| Share {
-                        available: s.available,
-                        first: s.first,
-                    })
-                    .collect()
-            });
-            PathsView::new(ir, policy.source(), shares.as_deref())
+        let paths_view = |engine: Option<&Engine>| match engine {
+            Some(e) => crate::analyze::paths_view(e),
+            None => PathsView::new(ir, policy.source(), None),
         };
         match (r.format, view) {
             (GraphFormat::Dot, GraphView::Paths) => Ok(api::text_response(
