@@ -175,8 +175,9 @@ fn serve_until_signal(config: Config) -> i32 {
         if playground {
             eprintln!("playground at {scheme}://{}/", server.addr());
         }
+        let terminated = serve::terminated();
         eprintln!("listening on {scheme}://{}", server.addr());
-        serve::terminated().await;
+        terminated.await;
         eprintln!("shutting down");
         server.shutdown().await;
         EXIT_OK

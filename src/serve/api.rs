@@ -94,8 +94,18 @@ impl IntoResponse for ApiError {
 
 /// A JSON answer with a status.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => json_bytes(status, bytes),
+    json_response_sized(status, 128, value)
+}
+
+/// [`json_response`] into a buffer of `capacity` bytes reserved up front.
+pub fn json_response_sized<T: Serialize + ?Sized>(
+    status: StatusCode,
+    capacity: usize,
+    value: &T,
+) -> Response {
+    let mut bytes = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => json_bytes(status, bytes),
         Err(e) => {
             let body = json!({"code": "internal", "message": format!("cannot write JSON: {e}"), "errors": []});
             json_bytes(
@@ -125,29 +135,53 @@ pub fn text_response(content_type: &'static str, text: String) -> Response {
     r
 }
 
-/// Read a request body, at most `limit` bytes (413 `too_large` above).
+/// How much of an over-limit body is read and thrown away before answering 413, and for
+/// how long. Closing a connection with unread bytes makes the kernel send a reset, so a
+/// client that writes its whole body before reading (most do) would see "broken pipe"
+/// instead of the 413; reading on for a while ("lingering close", as nginx does) lets it
+/// read the answer. Beyond these bounds the connection is closed.
+const DRAIN_BYTES: u64 = 64 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Read a request body of at most `limit` bytes: 413 `too_large` over it (after draining
+/// the rest within [`DRAIN_BYTES`] / [`DRAIN_TIME`]), 400 when the body cannot be read.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
     let too_large = || {
         ApiError::too_large(format!(
             "the request body is larger than the limit of {limit} bytes (--max-body)"
         ))
     };
-    match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b),
-        Err(e) => {
-            let inner = e.into_inner();
-            if inner
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(too_large())
-            } else {
-                Err(ApiError::bad_request(format!(
-                    "cannot read the request body: {inner}"
-                )))
-            }
-        }
+    let unreadable =
+        |e: axum::Error| ApiError::bad_request(format!("cannot read the request body: {e}"));
+    let mut body = body;
+    let declared = axum::body::HttpBody::size_hint(&body).exact();
+    if declared.is_some_and(|n| n > DRAIN_BYTES) {
+        return Err(too_large());
     }
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(unreadable)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if buf.len() + data.len() > limit {
+            let mut seen = (buf.len() + data.len()) as u64;
+            drop(buf);
+            let drain = async {
+                while let Some(Ok(f)) = body.frame().await {
+                    seen += f.data_ref().map_or(0, |d| d.len() as u64);
+                    if seen > DRAIN_BYTES {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Parse a JSON body into `T`, answering 400 `bad_request` when it is not JSON of that

@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use prometheus_client::metrics::counter::Counter;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -98,20 +97,6 @@ pub fn start(
     Ok((DecisionLog { tx, dropped }, handle))
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    decision_id: Uuid,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    batch_id: Option<Uuid>,
-    timestamp: &'a str,
-    policy: &'a str,
-    revision: &'a str,
-    decision: crate::DecisionKind,
-    paths: Vec<&'a str>,
-    denied_by: &'a [String],
-    profile: Map<String, Value>,
-}
-
 fn value(ir: &Ir, fact: usize, v: i64) -> Value {
     match ir.facts.get(fact).map(|f| &f.ty) {
         Some(crate::check::ir::FactType::Bool) => Value::Bool(v != 0),
@@ -122,33 +107,43 @@ fn value(ir: &Ir, fact: usize, v: i64) -> Value {
     }
 }
 
+fn push_id(buf: &mut Vec<u8>, key: &str, id: Uuid) {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    buf.extend_from_slice(key.as_bytes());
+    buf.push(b'"');
+    buf.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
+    buf.push(b'"');
+}
+
+/// The lines of a message: `{"decision_id", "batch_id"?, "timestamp", "policy",
+/// "revision", "decision", "paths", "denied_by", "profile"}`. What a decision
+/// contributes (decision, paths, deny rules) and the policy's fields were rendered once
+/// when the policy loaded; a line writes its ids, the time and the asked facts.
 fn render(m: &Message, buf: &mut Vec<u8>) {
     let timestamp = humantime::format_rfc3339_micros(m.time).to_string();
     let ir = m.policy.engine.policy().ir();
-    let decisions = m.policy.engine.graph().decisions();
-    let fail = crate::Decision::fail_closed();
     for e in &m.entries {
-        let d = e.terminal.and_then(|i| decisions.get(i)).unwrap_or(&fail);
+        push_id(buf, "{\"decision_id\":", e.decision_id);
+        if let Some(b) = m.batch_id {
+            push_id(buf, ",\"batch_id\":", b);
+        }
+        buf.extend_from_slice(b",\"timestamp\":\"");
+        buf.extend_from_slice(timestamp.as_bytes());
+        buf.extend_from_slice(b"\",");
+        buf.extend_from_slice(m.policy.log_head.as_bytes());
+        buf.push(b',');
+        buf.extend_from_slice(m.policy.log_fragment(e.terminal).as_bytes());
+        buf.extend_from_slice(b",\"profile\":");
         let mut profile = Map::new();
         for (f, v) in m.policy.log_fields.iter().zip(&e.fields) {
             if let Some(fact) = ir.facts.get(*f) {
                 profile.insert(fact.name.clone(), value(ir, *f, *v));
             }
         }
-        let line = Line {
-            decision_id: e.decision_id,
-            batch_id: m.batch_id,
-            timestamp: &timestamp,
-            policy: &m.policy.name,
-            revision: &m.policy.revision,
-            decision: d.kind(),
-            paths: d.path_names(),
-            denied_by: d.denied_by(),
-            profile,
-        };
-        if serde_json::to_writer(&mut *buf, &line).is_ok() {
-            buf.push(b'\n');
+        if serde_json::to_writer(&mut *buf, &profile).is_err() {
+            buf.extend_from_slice(b"{}");
         }
+        buf.extend_from_slice(b"}\n");
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod author;
 pub mod decide;
+pub mod ids;
 pub mod log;
 pub mod metrics;
 pub mod playground;
@@ -464,17 +465,30 @@ async fn accept_loop(
 }
 
 /// Wait for SIGTERM or SIGINT (Ctrl-C).
-pub async fn terminated() {
+pub fn terminated() -> impl std::future::Future<Output = ()> {
+    // The handlers are installed now, not at the first poll: a SIGTERM that arrives right
+    // after the caller prints "listening" must not kill the process.
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

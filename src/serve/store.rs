@@ -41,6 +41,13 @@ pub struct Loaded {
     rendered: Vec<Box<RawValue>>,
     /// The same for the fail-closed decision.
     rendered_fail: Box<RawValue>,
+    /// Per terminal decision, its decision-log fragment
+    /// `"decision":…,"paths":[…],"denied_by":[…]`, rendered once at load.
+    log_fragments: Vec<String>,
+    /// The same for the fail-closed decision.
+    log_fragment_fail: String,
+    /// `"policy":…,"revision":…` for the decision log.
+    pub log_head: String,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -51,6 +58,26 @@ impl std::fmt::Debug for Loaded {
             .field("revision", &self.revision)
             .finish_non_exhaustive()
     }
+}
+
+/// A decision's decision-log fields (design/serve.md "Decision log").
+fn log_fragment(d: &Decision) -> String {
+    #[derive(serde::Serialize)]
+    struct Fields<'a> {
+        decision: crate::DecisionKind,
+        paths: Vec<&'a str>,
+        denied_by: &'a [String],
+    }
+    let text = serde_json::to_string(&Fields {
+        decision: d.kind(),
+        paths: d.path_names(),
+        denied_by: d.denied_by(),
+    })
+    .unwrap_or_else(|_| "{}".into());
+    // Without the braces: the fields go inside the line's object.
+    text.get(1..text.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn render(d: &Decision) -> Option<Box<RawValue>> {
@@ -79,6 +106,18 @@ impl Loaded {
             .map(|d| render(d).unwrap_or_else(empty))
             .collect();
         let rendered_fail = render(&Decision::fail_closed()).unwrap_or_else(empty);
+        let log_fragments = engine
+            .graph()
+            .decisions()
+            .iter()
+            .map(log_fragment)
+            .collect();
+        let log_fragment_fail = log_fragment(&Decision::fail_closed());
+        let log_head =
+            serde_json::to_string(&serde_json::json!({"policy": name, "revision": revision}))
+                .ok()
+                .and_then(|t| t.get(1..t.len().saturating_sub(1)).map(str::to_string))
+                .unwrap_or_default();
         let log_fields = log_fields
             .iter()
             .filter_map(|f| policy.ir().fact_id(f).map(|id| id.index()))
@@ -93,6 +132,9 @@ impl Loaded {
             log_fields,
             rendered,
             rendered_fail,
+            log_fragments,
+            log_fragment_fail,
+            log_head,
         }
     }
 
@@ -110,6 +152,13 @@ impl Loaded {
         terminal
             .and_then(|i| self.rendered.get(i))
             .unwrap_or(&self.rendered_fail)
+    }
+
+    /// The decision-log fragment of a terminal index (`None`: fail closed).
+    pub fn log_fragment(&self, terminal: Option<usize>) -> &str {
+        terminal
+            .and_then(|i| self.log_fragments.get(i))
+            .unwrap_or(&self.log_fragment_fail)
     }
 
     /// The decision of a terminal index.
