@@ -4,13 +4,15 @@
 //! node limit), and the syntax tree's spans for navigation.
 //!
 //! Every request is answered; a handler that panics (it should not) is caught at the
-//! dispatcher and answered with an internal error, and the server goes on.
+//! dispatcher and answered with an internal error, and the server goes on. A malformed
+//! message is answered with a parse error and skipped (see `transport`).
 
 mod features;
 mod lens;
 mod lex;
 mod model;
 mod text;
+mod transport;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -40,7 +42,7 @@ const HOVER_WAIT: Duration = Duration::from_millis(500);
 /// Run the server on stdin/stdout until `exit`; returns the process exit code (0 after
 /// `shutdown` then `exit`, 1 otherwise).
 pub fn run() -> i32 {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     let code = match serve(&connection) {
         Ok(code) => code,
         Err(e) => {
@@ -49,9 +51,7 @@ pub fn run() -> i32 {
         }
     };
     drop(connection);
-    if let Err(e) = io_threads.join() {
-        eprintln!("regain lsp: {e}");
-    }
+    writer.join();
     code
 }
 
