@@ -3,7 +3,8 @@
 
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
-/// Line starts of a text, for offset ⇄ position conversions.
+/// Line starts of a text, for offset ⇄ position conversions. Lines end at `\n`, `\r\n`
+/// or a lone `\r`, as the protocol says.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     starts: Vec<usize>,
@@ -13,13 +14,18 @@ pub struct LineIndex {
 impl LineIndex {
     /// The index of `text`.
     pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        for (i, b) in bytes.iter().enumerate() {
+            let ends_line = match b {
+                b'\n' => true,
+                b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            if ends_line {
+                starts.push(i + 1);
+            }
+        }
         LineIndex {
             starts,
             len: text.len(),
@@ -29,14 +35,18 @@ impl LineIndex {
     /// The byte range of line `line`'s content (without its line break).
     fn line_bounds(&self, text: &str, line: usize) -> Option<(usize, usize)> {
         let start = *self.starts.get(line)?;
-        let mut end = self
-            .starts
-            .get(line + 1)
-            .map_or(self.len, |next| next.saturating_sub(1));
-        if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') {
+        let Some(next) = self.starts.get(line + 1) else {
+            return Some((start, self.len));
+        };
+        // `next - 1` is the `\n` or lone `\r` that ends the line.
+        let mut end = next.saturating_sub(1).max(start);
+        if end > start
+            && text.as_bytes().get(end) == Some(&b'\n')
+            && text.as_bytes().get(end - 1) == Some(&b'\r')
+        {
             end -= 1;
         }
-        Some((start, end.max(start)))
+        Some((start, end))
     }
 
     /// The byte offset of an LSP position; past the end of a line means its end, past
@@ -122,6 +132,28 @@ mod tests {
             text.find("xt").unwrap()
         );
         assert_eq!(idx.offset(text, Position::new(7, 0)), text.len());
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let text = "a\rbé\r\nc\n\rd";
+        let idx = LineIndex::new(text);
+        let d = text.find('d').unwrap();
+        assert_eq!(idx.position(text, d), Position::new(4, 0));
+        assert_eq!(idx.offset(text, Position::new(4, 0)), d);
+        assert_eq!(
+            idx.offset(text, Position::new(1, 9)),
+            text.find("\r\n").unwrap()
+        );
+        assert_eq!(idx.offset(text, Position::new(0, 9)), 1);
+        assert_eq!(
+            idx.offset(text, Position::new(3, 9)),
+            text.find("\rd").unwrap()
+        );
+        assert_eq!(
+            idx.position(text, text.find('c').unwrap()),
+            Position::new(2, 0)
+        );
     }
 
     #[test]
