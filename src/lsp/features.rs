@@ -492,6 +492,10 @@ fn context(toks: &[lex::Token<'_>]) -> Ctx {
     if matches!(last, "==" | "!=") && prev.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
         return Ctx::Variants(prev.to_string());
     }
+    // A number, a range end, a literal or a `[` comes next: nothing to offer.
+    if matches!(last, "<" | ">" | "<=" | ">=" | "in" | ".." | "|") {
+        return Ctx::Nothing;
+    }
     // Inside `fact in [ … ` : the last unclosed `[`.
     if let Some(k) = toks.iter().rposition(|t| t.text == "[") {
         let closed = toks.iter().skip(k).any(|t| t.text == "]");
@@ -955,6 +959,31 @@ pub fn code_lenses(doc: &Doc, answer: Option<&Answer>) -> Vec<CodeLens> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn lenses_before_the_analysis_and_when_it_was_skipped() {
+        let uri: Uri = "file:///x.regain".parse().unwrap();
+        let src = "policy p\nmethods { m: human }\npath q { steps m grants x }\n";
+        let doc = Doc::new(uri, 1, src.into());
+        let waiting = code_lenses(&doc, None);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].command.as_ref().unwrap().title, "analysing…");
+        let skipped = Answer {
+            version: 1,
+            paths: vec!["q".into()],
+            outcome: Outcome::Skipped("the decision graph needs more than 1 nodes".into()),
+        };
+        let l = code_lenses(&doc, Some(&skipped));
+        assert_eq!(l.len(), 1, "no path lens without shares");
+        assert_eq!(
+            l[0].command.as_ref().unwrap().title,
+            "analysis skipped: the decision graph needs more than 1 nodes"
+        );
+        assert_eq!(
+            l[0].range,
+            Range::new(Position::new(0, 7), Position::new(0, 8))
+        );
+    }
+
     fn ctx(src: &str) -> Ctx {
         context(&lex::tokens(src))
     }
@@ -997,6 +1026,13 @@ mod tests {
             Ctx::Clause { then: true, .. }
         ));
         assert_eq!(ctx("policy p path q { grants "), Ctx::Nothing);
+        assert_eq!(ctx("policy p path q { when n >= "), Ctx::Nothing);
+        assert_eq!(ctx("policy p deny \"x\" when n < "), Ctx::Nothing);
+        assert_eq!(ctx("policy p path q { when r in "), Ctx::Nothing);
+        assert!(matches!(
+            ctx("policy p path q { when n >= 3 "),
+            Ctx::Clause { expr: true, .. }
+        ));
         assert_eq!(suggested("did you mean `a.b`?"), Some("a.b"));
     }
 }
