@@ -84,6 +84,25 @@ impl Client {
         self.stdin.flush().unwrap();
     }
 
+    /// Bytes as they are, framed or not.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next JSON-RPC error that answers no request (`id: null`).
+    fn null_id_error(&mut self) -> Value {
+        loop {
+            let m = self.recv();
+            if m.get("id") == Some(&Value::Null) {
+                return m;
+            }
+            if m.get("id").is_none() {
+                self.pending.push(m);
+            }
+        }
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
@@ -375,6 +394,23 @@ fn utf16_ranges_with_non_ascii_text_and_incremental_changes() {
         range_of(&fixed, "p \"", 0).tap_width(1)
     );
     assert_eq!(path["detail"], "Titre 😀 é");
+
+    // Lone carriage returns end lines too (as the protocol says): the same ranges.
+    let cr_uri = "file:///tmp/intl-cr.regain";
+    let cr = INTL.replace('\n', "\r");
+    let diags = c.open(cr_uri, &cr);
+    let e = diags
+        .iter()
+        .find(|d| d["code"] == "E0008")
+        .expect("unknown variant");
+    assert_eq!(e["range"], range_of(INTL, "hgh", 0));
+    let (l, ch) = pos_of(INTL, "sms grants", 0);
+    let def = c.at("textDocument/definition", cr_uri, (l, ch + 3));
+    assert_eq!(def["range"], range_of(INTL, "sms:", 0).tap_width(3));
+    let (l, ch) = pos_of(INTL, "phone.ok }", 0);
+    let md = c.at("textDocument/hover", cr_uri, (l, ch))["contents"]["value"].clone();
+    assert!(md.as_str().unwrap().ends_with("used once"), "{md}");
+    assert!(md.as_str().unwrap().contains("« actif » 😀"), "{md}");
     c.shutdown();
 }
 
@@ -645,6 +681,16 @@ fn completion_offers_the_right_things_in_the_right_places() {
         ("path extra { when ", &["email.bound", "not"], &["sms_code"]),
         ("path extra { grants ", &[], &["sms_code", "phone.bound"]),
         (
+            "deny \"risky\" when questions.set >= ",
+            &[],
+            &["phone.bound", "path", "and", "low"],
+        ),
+        (
+            "path extra { when questions.set >= 2 ",
+            &["and", "or", "steps"],
+            &["phone.bound", "when"],
+        ),
+        (
             "methods { extra: ",
             &["knowledge", "possession", "inherence", "document", "human"],
             &["bool"],
@@ -903,12 +949,62 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
             .contains("syntax errors"),
         "{r}"
     );
+    // A fact being typed inside the facts block: the facts before it keep their symbols,
+    // hovers, definitions and completions; the items after it too.
+    let typing = alipay().replace(
+        "  bank_card.bound:        bool\n",
+        "  bank_card.bound:        bool\n  new.fact: \n",
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": &typing}]}),
+    );
+    let d = c.diagnostics(URI, 2);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "E0001");
+    let sym = c.result(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(sym[0]["name"], "facts");
+    let facts = labels_of(&sym[0]["children"], "name");
+    assert_eq!(facts.first().map(String::as_str), Some("phone.bound"));
+    assert_eq!(facts.last().map(String::as_str), Some("bank_card.bound"));
+    assert_eq!(facts.len(), 11, "{facts:?}");
+    assert_eq!(
+        labels_of(&sym, "name").len(),
+        8,
+        "every item is still there"
+    );
+    let h = c.at(
+        "textDocument/hover",
+        URI,
+        pos_of(&typing, "phone.sim_changed_days > 7", 0),
+    );
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("phone.sim_changed_days: int 0..3650"));
+    let d = c.at(
+        "textDocument/definition",
+        URI,
+        pos_of(&typing, "device.trusted\n", 0),
+    );
+    assert_eq!(
+        d["range"],
+        range_of(&typing, "device.trusted:", 0).tap_width(14)
+    );
+    let items = c.at("textDocument/completion", URI, {
+        let (l, ch) = pos_of(&typing, "when phone.bound and not", 0);
+        (l, ch + 5)
+    });
+    assert!(labels(&items).iter().any(|x| x == "identity.verified"));
     // A document whose header is broken: still diagnostics, empty symbols.
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "polic"}]}),
+        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": "polic"}]}),
     );
-    let d = c.diagnostics(URI, 2);
+    let d = c.diagnostics(URI, 3);
     assert_eq!(d[0]["code"], "E0001");
     let sym = c.result(
         "textDocument/documentSymbol",
@@ -921,6 +1017,19 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
 #[test]
 fn the_server_answers_everything_and_never_stops() {
     let mut c = Client::start();
+    // Malformed messages (bad JSON, bad UTF-8, a broken header) are answered with a
+    // parse error and skipped; the next request is answered as usual.
+    for bad in [
+        &b"Content-Length: 9\r\n\r\n{\"id\": 1,"[..],
+        b"Content-Length: 2\r\n\r\n\xff\xfe",
+        b"Content-Length: 4\r\n\r\n[1,2",
+    ] {
+        c.send_raw(bad);
+        let e = c.null_id_error();
+        assert_eq!(e["error"]["code"], -32700, "{e}");
+        let r = c.request("regain/unknown", json!({}));
+        assert_eq!(r["error"]["code"], -32601, "still answering after {bad:?}");
+    }
     // Unknown document: an error, not a crash.
     let r = c.request(
         "textDocument/hover",
@@ -955,21 +1064,53 @@ fn the_server_answers_everything_and_never_stops() {
             );
         }
     }
+    // Positions inside a surrogate pair (the middle of an emoji) and edits starting
+    // there are rounded to a character boundary.
+    let emoji = "policy e # 😀😀\nfacts { a: bool }\npath p \"😀\" { when a steps m grants x }\nmethods { m: human }\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": emoji}]}),
+    );
+    c.diagnostics(URI, 2);
+    for ch in 0..16 {
+        for m in [
+            "textDocument/hover",
+            "textDocument/definition",
+            "textDocument/completion",
+        ] {
+            let r = c.request(
+                m,
+                json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": ch}}),
+            );
+            assert!(r.get("error").is_none(), "{m} at 0:{ch}: {r}");
+        }
+    }
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [
+            {"range": {"start": {"line": 0, "character": 12}, "end": {"line": 0, "character": 13}}, "text": "!"}]}),
+    );
+    assert!(c.diagnostics(URI, 3).is_empty());
+    let h = c.at("textDocument/hover", URI, (2, 19));
+    assert!(
+        h["contents"]["value"].as_str().unwrap().contains("a: bool"),
+        "the text after the edit is still valid UTF-8 and in place: {h}"
+    );
     // Edits with ranges past the end and reversed are clamped, not fatal.
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
+        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [
             {"range": {"start": {"line": 500, "character": 0}, "end": {"line": 1, "character": 0}}, "text": "x"}]}),
     );
-    c.diagnostics(URI, 2);
+    c.diagnostics(URI, 4);
     // Garbage bytes of every kind in the document.
     let junk =
         "policy p\n\u{0}\u{feff}é\"\\\n{{{{ ((( [[[ ## \r\r\n path \"unterminated\n".repeat(50);
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": junk}]}),
+        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": junk}]}),
     );
-    assert!(!c.diagnostics(URI, 3).is_empty());
+    assert!(!c.diagnostics(URI, 5).is_empty());
     let r = c.at("textDocument/completion", URI, (7, 3));
     assert!(r.is_array());
     // A deep nesting: a clear error, the server still answers.
@@ -980,9 +1121,9 @@ fn the_server_answers_everything_and_never_stops() {
     );
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [{"text": deep}]}),
+        json!({"textDocument": {"uri": URI, "version": 6}, "contentChanges": [{"text": deep}]}),
     );
-    let d = c.diagnostics(URI, 4);
+    let d = c.diagnostics(URI, 6);
     assert_eq!(d[0]["code"], "E0016");
     let r = c.result(
         "textDocument/documentSymbol",
