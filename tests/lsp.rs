@@ -492,6 +492,7 @@ fn hover_definition_references_on_a_policy() {
         ("app_prompt\n", 0, "app_prompt:"),
         ("device.trusted\n", 0, "device.trusted:"),
         ("email.changed_days >", 0, "email.changed_days:"),
+        ("account.frozen\n", 0, "account.frozen:"),
     ] {
         let d = c.at("textDocument/definition", URI, pos_of(&text, needle, k));
         let name = decl.trim_end_matches(':');
@@ -871,6 +872,32 @@ fn formatting_symbols_code_actions_and_lenses() {
             s["first"]["share"].as_f64().unwrap() * 100.0
         )
     );
+
+    // After a change that checks, the lenses are those of the new version.
+    let cut = text.find("# The way back for everyone else").unwrap();
+    let smaller = text[..cut].to_string();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": &smaller}]}),
+    );
+    c.diagnostics(uri, 3);
+    let lenses = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let lenses = lenses.as_array().unwrap();
+    assert_eq!(lenses.len(), 1 + 4, "{lenses:?}");
+    let analysis = regain_analysis(&smaller);
+    assert_eq!(
+        lenses[0]["command"]["title"],
+        format!(
+            "allow {:.1}% · deny {:.1}% · lockout {:.1}%",
+            analysis["shares"]["allow"].as_f64().unwrap() * 100.0,
+            analysis["shares"]["deny"].as_f64().unwrap() * 100.0,
+            analysis["shares"]["lockout"].as_f64().unwrap() * 100.0
+        )
+    );
+    assert_ne!(lenses[0]["command"]["title"], policy, "the shares changed");
     c.shutdown();
 }
 
