@@ -953,7 +953,43 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
         (l, ch + 5)
     });
     assert!(labels(&items).iter().any(|x| x == "email.changed_days"));
-    // No formatting, no lenses, rename refused.
+    // A document that checked, then broke: the lenses of the version that checked,
+    // marked, on the paths still there.
+    let uri2 = "file:///tmp/was-fine.regain";
+    c.open(uri2, &alipay());
+    let good = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri2}}),
+    );
+    let good_title = good[0]["command"]["title"].as_str().unwrap().to_string();
+    assert!(good_title.starts_with("allow "), "{good}");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri2, "version": 2}, "contentChanges": [{"text": &text}]}),
+    );
+    c.diagnostics(uri2, 2);
+    let stale = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri2}}),
+    );
+    let titles = labels_of(
+        &json!(stale
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["command"].clone())
+            .collect::<Vec<_>>()),
+        "title",
+    );
+    assert_eq!(titles[0], format!("{good_title} (earlier version)"));
+    assert!(titles.len() >= 5, "{titles:?}");
+    assert!(titles.iter().all(|t| t.ends_with(" (earlier version)")));
+    assert_eq!(
+        stale[1]["range"],
+        range_of(&text, "sms \"", 0).tap_width(3),
+        "on the path as it is now"
+    );
+    // No formatting, no lenses (it never checked), rename refused.
     let f = c.result(
         "textDocument/formatting",
         json!({"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": true}}),

@@ -141,6 +141,12 @@ impl Analyser {
         }
     }
 
+    /// The latest answer for a document, whatever its version.
+    pub fn latest(&self, uri: &Uri) -> Option<Answer> {
+        let (lock, _) = &*self.shared;
+        lock.lock().ok()?.answers.get(uri).cloned()
+    }
+
     /// The answer for `version` of a document, waiting at most `wait` for it; `None`
     /// when it is not ready in time.
     pub fn answer(&self, uri: &Uri, version: i32, wait: Duration) -> Option<Answer> {
