@@ -1108,6 +1108,32 @@ fn the_server_answers_everything_and_never_stops() {
     assert_eq!(r["error"]["code"], -32602);
     let r = c.request("regain/unknown", json!({}));
     assert_eq!(r["error"]["code"], -32601);
+    // An empty document: the error, and `policy` offered.
+    let empty = "file:///tmp/empty.regain";
+    let d = c.open(empty, "");
+    assert_eq!(d[0]["code"], "E0001");
+    let items = c.at("textDocument/completion", empty, (0, 0));
+    assert_eq!(labels(&items), ["policy"]);
+    for m in [
+        "textDocument/documentSymbol",
+        "textDocument/codeLens",
+        "textDocument/formatting",
+    ] {
+        let r = c.result(
+            m,
+            json!({"textDocument": {"uri": empty}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        );
+        assert_eq!(r, json!([]), "{m}");
+    }
+    // Over the 1 MiB limit: E0017, and every request still answered.
+    let huge = format!("policy big\n{}", "# filler\n".repeat(120_000));
+    let d = c.open("file:///tmp/huge.regain", &huge);
+    assert_eq!(d[0]["code"], "E0017");
+    let h = c.at("textDocument/hover", "file:///tmp/huge.regain", (0, 1));
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("names the policy"));
     // Positions far outside the text, on every feature.
     c.open(URI, &alipay());
     for m in [
