@@ -84,6 +84,25 @@ impl Client {
         self.stdin.flush().unwrap();
     }
 
+    /// Bytes as they are, framed or not.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next JSON-RPC error that answers no request (`id: null`).
+    fn null_id_error(&mut self) -> Value {
+        loop {
+            let m = self.recv();
+            if m.get("id") == Some(&Value::Null) {
+                return m;
+            }
+            if m.get("id").is_none() {
+                self.pending.push(m);
+            }
+        }
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
@@ -375,6 +394,23 @@ fn utf16_ranges_with_non_ascii_text_and_incremental_changes() {
         range_of(&fixed, "p \"", 0).tap_width(1)
     );
     assert_eq!(path["detail"], "Titre 😀 é");
+
+    // Lone carriage returns end lines too (as the protocol says): the same ranges.
+    let cr_uri = "file:///tmp/intl-cr.regain";
+    let cr = INTL.replace('\n', "\r");
+    let diags = c.open(cr_uri, &cr);
+    let e = diags
+        .iter()
+        .find(|d| d["code"] == "E0008")
+        .expect("unknown variant");
+    assert_eq!(e["range"], range_of(INTL, "hgh", 0));
+    let (l, ch) = pos_of(INTL, "sms grants", 0);
+    let def = c.at("textDocument/definition", cr_uri, (l, ch + 3));
+    assert_eq!(def["range"], range_of(INTL, "sms:", 0).tap_width(3));
+    let (l, ch) = pos_of(INTL, "phone.ok }", 0);
+    let md = c.at("textDocument/hover", cr_uri, (l, ch))["contents"]["value"].clone();
+    assert!(md.as_str().unwrap().ends_with("used once"), "{md}");
+    assert!(md.as_str().unwrap().contains("« actif » 😀"), "{md}");
     c.shutdown();
 }
 
@@ -456,6 +492,7 @@ fn hover_definition_references_on_a_policy() {
         ("app_prompt\n", 0, "app_prompt:"),
         ("device.trusted\n", 0, "device.trusted:"),
         ("email.changed_days >", 0, "email.changed_days:"),
+        ("account.frozen\n", 0, "account.frozen:"),
     ] {
         let d = c.at("textDocument/definition", URI, pos_of(&text, needle, k));
         let name = decl.trim_end_matches(':');
@@ -645,6 +682,16 @@ fn completion_offers_the_right_things_in_the_right_places() {
         ("path extra { when ", &["email.bound", "not"], &["sms_code"]),
         ("path extra { grants ", &[], &["sms_code", "phone.bound"]),
         (
+            "deny \"risky\" when questions.set >= ",
+            &[],
+            &["phone.bound", "path", "and", "low"],
+        ),
+        (
+            "path extra { when questions.set >= 2 ",
+            &["and", "or", "steps"],
+            &["phone.bound", "when"],
+        ),
+        (
             "methods { extra: ",
             &["knowledge", "possession", "inherence", "document", "human"],
             &["bool"],
@@ -825,6 +872,32 @@ fn formatting_symbols_code_actions_and_lenses() {
             s["first"]["share"].as_f64().unwrap() * 100.0
         )
     );
+
+    // After a change that checks, the lenses are those of the new version.
+    let cut = text.find("# The way back for everyone else").unwrap();
+    let smaller = text[..cut].to_string();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": &smaller}]}),
+    );
+    c.diagnostics(uri, 3);
+    let lenses = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let lenses = lenses.as_array().unwrap();
+    assert_eq!(lenses.len(), 1 + 4, "{lenses:?}");
+    let analysis = regain_analysis(&smaller);
+    assert_eq!(
+        lenses[0]["command"]["title"],
+        format!(
+            "allow {:.1}% · deny {:.1}% · lockout {:.1}%",
+            analysis["shares"]["allow"].as_f64().unwrap() * 100.0,
+            analysis["shares"]["deny"].as_f64().unwrap() * 100.0,
+            analysis["shares"]["lockout"].as_f64().unwrap() * 100.0
+        )
+    );
+    assert_ne!(lenses[0]["command"]["title"], policy, "the shares changed");
     c.shutdown();
 }
 
@@ -880,7 +953,43 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
         (l, ch + 5)
     });
     assert!(labels(&items).iter().any(|x| x == "email.changed_days"));
-    // No formatting, no lenses, rename refused.
+    // A document that checked, then broke: the lenses of the version that checked,
+    // marked, on the paths still there.
+    let uri2 = "file:///tmp/was-fine.regain";
+    c.open(uri2, &alipay());
+    let good = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri2}}),
+    );
+    let good_title = good[0]["command"]["title"].as_str().unwrap().to_string();
+    assert!(good_title.starts_with("allow "), "{good}");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri2, "version": 2}, "contentChanges": [{"text": &text}]}),
+    );
+    c.diagnostics(uri2, 2);
+    let stale = c.result(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri2}}),
+    );
+    let titles = labels_of(
+        &json!(stale
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["command"].clone())
+            .collect::<Vec<_>>()),
+        "title",
+    );
+    assert_eq!(titles[0], format!("{good_title} (earlier version)"));
+    assert!(titles.len() >= 5, "{titles:?}");
+    assert!(titles.iter().all(|t| t.ends_with(" (earlier version)")));
+    assert_eq!(
+        stale[1]["range"],
+        range_of(&text, "sms \"", 0).tap_width(3),
+        "on the path as it is now"
+    );
+    // No formatting, no lenses (it never checked), rename refused.
     let f = c.result(
         "textDocument/formatting",
         json!({"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": true}}),
@@ -903,12 +1012,62 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
             .contains("syntax errors"),
         "{r}"
     );
+    // A fact being typed inside the facts block: the facts before it keep their symbols,
+    // hovers, definitions and completions; the items after it too.
+    let typing = alipay().replace(
+        "  bank_card.bound:        bool\n",
+        "  bank_card.bound:        bool\n  new.fact: \n",
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": &typing}]}),
+    );
+    let d = c.diagnostics(URI, 2);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "E0001");
+    let sym = c.result(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(sym[0]["name"], "facts");
+    let facts = labels_of(&sym[0]["children"], "name");
+    assert_eq!(facts.first().map(String::as_str), Some("phone.bound"));
+    assert_eq!(facts.last().map(String::as_str), Some("bank_card.bound"));
+    assert_eq!(facts.len(), 11, "{facts:?}");
+    assert_eq!(
+        labels_of(&sym, "name").len(),
+        8,
+        "every item is still there"
+    );
+    let h = c.at(
+        "textDocument/hover",
+        URI,
+        pos_of(&typing, "phone.sim_changed_days > 7", 0),
+    );
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("phone.sim_changed_days: int 0..3650"));
+    let d = c.at(
+        "textDocument/definition",
+        URI,
+        pos_of(&typing, "device.trusted\n", 0),
+    );
+    assert_eq!(
+        d["range"],
+        range_of(&typing, "device.trusted:", 0).tap_width(14)
+    );
+    let items = c.at("textDocument/completion", URI, {
+        let (l, ch) = pos_of(&typing, "when phone.bound and not", 0);
+        (l, ch + 5)
+    });
+    assert!(labels(&items).iter().any(|x| x == "identity.verified"));
     // A document whose header is broken: still diagnostics, empty symbols.
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "polic"}]}),
+        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": "polic"}]}),
     );
-    let d = c.diagnostics(URI, 2);
+    let d = c.diagnostics(URI, 3);
     assert_eq!(d[0]["code"], "E0001");
     let sym = c.result(
         "textDocument/documentSymbol",
@@ -921,6 +1080,19 @@ fn a_broken_document_still_gets_diagnostics_symbols_completion_and_no_formatting
 #[test]
 fn the_server_answers_everything_and_never_stops() {
     let mut c = Client::start();
+    // Malformed messages (bad JSON, bad UTF-8, a broken header) are answered with a
+    // parse error and skipped; the next request is answered as usual.
+    for bad in [
+        &b"Content-Length: 9\r\n\r\n{\"id\": 1,"[..],
+        b"Content-Length: 2\r\n\r\n\xff\xfe",
+        b"Content-Length: 4\r\n\r\n[1,2",
+    ] {
+        c.send_raw(bad);
+        let e = c.null_id_error();
+        assert_eq!(e["error"]["code"], -32700, "{e}");
+        let r = c.request("regain/unknown", json!({}));
+        assert_eq!(r["error"]["code"], -32601, "still answering after {bad:?}");
+    }
     // Unknown document: an error, not a crash.
     let r = c.request(
         "textDocument/hover",
@@ -936,6 +1108,32 @@ fn the_server_answers_everything_and_never_stops() {
     assert_eq!(r["error"]["code"], -32602);
     let r = c.request("regain/unknown", json!({}));
     assert_eq!(r["error"]["code"], -32601);
+    // An empty document: the error, and `policy` offered.
+    let empty = "file:///tmp/empty.regain";
+    let d = c.open(empty, "");
+    assert_eq!(d[0]["code"], "E0001");
+    let items = c.at("textDocument/completion", empty, (0, 0));
+    assert_eq!(labels(&items), ["policy"]);
+    for m in [
+        "textDocument/documentSymbol",
+        "textDocument/codeLens",
+        "textDocument/formatting",
+    ] {
+        let r = c.result(
+            m,
+            json!({"textDocument": {"uri": empty}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        );
+        assert_eq!(r, json!([]), "{m}");
+    }
+    // Over the 1 MiB limit: E0017, and every request still answered.
+    let huge = format!("policy big\n{}", "# filler\n".repeat(120_000));
+    let d = c.open("file:///tmp/huge.regain", &huge);
+    assert_eq!(d[0]["code"], "E0017");
+    let h = c.at("textDocument/hover", "file:///tmp/huge.regain", (0, 1));
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("names the policy"));
     // Positions far outside the text, on every feature.
     c.open(URI, &alipay());
     for m in [
@@ -955,21 +1153,53 @@ fn the_server_answers_everything_and_never_stops() {
             );
         }
     }
+    // Positions inside a surrogate pair (the middle of an emoji) and edits starting
+    // there are rounded to a character boundary.
+    let emoji = "policy e # 😀😀\nfacts { a: bool }\npath p \"😀\" { when a steps m grants x }\nmethods { m: human }\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": emoji}]}),
+    );
+    c.diagnostics(URI, 2);
+    for ch in 0..16 {
+        for m in [
+            "textDocument/hover",
+            "textDocument/definition",
+            "textDocument/completion",
+        ] {
+            let r = c.request(
+                m,
+                json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": ch}}),
+            );
+            assert!(r.get("error").is_none(), "{m} at 0:{ch}: {r}");
+        }
+    }
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [
+            {"range": {"start": {"line": 0, "character": 12}, "end": {"line": 0, "character": 13}}, "text": "!"}]}),
+    );
+    assert!(c.diagnostics(URI, 3).is_empty());
+    let h = c.at("textDocument/hover", URI, (2, 19));
+    assert!(
+        h["contents"]["value"].as_str().unwrap().contains("a: bool"),
+        "the text after the edit is still valid UTF-8 and in place: {h}"
+    );
     // Edits with ranges past the end and reversed are clamped, not fatal.
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
+        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [
             {"range": {"start": {"line": 500, "character": 0}, "end": {"line": 1, "character": 0}}, "text": "x"}]}),
     );
-    c.diagnostics(URI, 2);
+    c.diagnostics(URI, 4);
     // Garbage bytes of every kind in the document.
     let junk =
         "policy p\n\u{0}\u{feff}é\"\\\n{{{{ ((( [[[ ## \r\r\n path \"unterminated\n".repeat(50);
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": junk}]}),
+        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": junk}]}),
     );
-    assert!(!c.diagnostics(URI, 3).is_empty());
+    assert!(!c.diagnostics(URI, 5).is_empty());
     let r = c.at("textDocument/completion", URI, (7, 3));
     assert!(r.is_array());
     // A deep nesting: a clear error, the server still answers.
@@ -980,9 +1210,9 @@ fn the_server_answers_everything_and_never_stops() {
     );
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [{"text": deep}]}),
+        json!({"textDocument": {"uri": URI, "version": 6}, "contentChanges": [{"text": deep}]}),
     );
-    let d = c.diagnostics(URI, 4);
+    let d = c.diagnostics(URI, 6);
     assert_eq!(d[0]["code"], "E0016");
     let r = c.result(
         "textDocument/documentSymbol",
@@ -999,6 +1229,45 @@ fn the_server_answers_everything_and_never_stops() {
         json!({"textDocument": {"uri": URI}}),
     );
     assert!(r.get("error").is_some());
+    c.shutdown();
+}
+
+#[test]
+fn one_long_line_with_many_names_is_answered_quickly() {
+    // 15,000 deny rules with non-ASCII reasons on one line of 350 kB: every range is
+    // converted to UTF-16 on that line. Counting characters from the line start for each
+    // position took 40 s in a debug build; it takes about a second.
+    let rules: Vec<String> = (0..15_000)
+        .map(|i| format!("deny \"😀é密 {i}\" when a"))
+        .collect();
+    let text = format!(
+        "policy p facts {{ a: bool }} {} methods {{ m: human }} path q {{ steps m grants x }}",
+        rules.join(" ")
+    );
+    let uri = "file:///tmp/long.regain";
+    let mut c = Client::start();
+    let started = std::time::Instant::now();
+    assert!(c.open(uri, &text).is_empty());
+    let sym = c.result(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(sym.as_array().unwrap().len(), 15_003);
+    let refs = c.result(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 18},
+               "context": {"includeDeclaration": true}}),
+    );
+    let refs = refs.as_array().unwrap();
+    assert_eq!(refs.len(), 15_001);
+    let last = text.rfind("when a").unwrap() + "when ".len();
+    let col = text[..last].encode_utf16().count() as u64;
+    assert_eq!(refs[15_000]["range"]["start"]["character"], col);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(15),
+        "diagnostics, symbols and references took {took:?}"
+    );
     c.shutdown();
 }
 

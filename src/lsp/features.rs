@@ -240,21 +240,31 @@ pub fn steps_text(steps: &[Step]) -> String {
         .join(" then ")
 }
 
+/// What a share line says when it is not about the current text.
+fn stale_note(doc: &Doc, answer: &Answer) -> &'static str {
+    if answer.version == doc.version {
+        ""
+    } else {
+        " (earlier version)"
+    }
+}
+
 /// The lens/hover line for one path from the analyser's answer.
-pub fn path_share_line(answer: &Answer, name: &str) -> Option<String> {
+pub fn path_share_line(doc: &Doc, answer: &Answer, name: &str) -> Option<String> {
     let Outcome::Shares(_, per_path) = &answer.outcome else {
         return None;
     };
     let i = answer.paths.iter().position(|p| p == name)?;
     let s = per_path.get(i)?;
     Some(format!(
-        "available for {} of profiles · first for {}",
+        "available for {} of profiles · first for {}{}",
         pct(s.available),
-        pct(s.first)
+        pct(s.first),
+        stale_note(doc, answer)
     ))
 }
 
-fn path_hover(p: &PathDecl, answer: Option<&Answer>) -> String {
+fn path_hover(doc: &Doc, p: &PathDecl, answer: Option<&Answer>) -> String {
     let mut s = format!("```regain\npath {}\n```\n", p.name.text);
     if let Some(t) = &p.title {
         s.push_str(&format!("\n**{t}**\n"));
@@ -275,7 +285,7 @@ fn path_hover(p: &PathDecl, answer: Option<&Answer>) -> String {
         };
         s.push_str(&format!("\n- {line}"));
     }
-    if let Some(line) = answer.and_then(|a| path_share_line(a, &p.name.text)) {
+    if let Some(line) = answer.and_then(|a| path_share_line(doc, a, &p.name.text)) {
         s.push_str(&format!("\n\n{line}"));
     }
     s
@@ -288,7 +298,7 @@ pub fn hover(doc: &Doc, offset: usize, answer: Option<&Answer>) -> Option<Hover>
         let text = match o.kind {
             Kind::Fact => m.fact(&o.name).map(|f| fact_hover(doc, f)),
             Kind::Method => m.method(&o.name).map(|x| method_hover(doc, x)),
-            Kind::Path => m.path(&o.name).map(|p| path_hover(p, answer)),
+            Kind::Path => m.path(&o.name).map(|p| path_hover(doc, p, answer)),
         };
         let text =
             text.unwrap_or_else(|| format!("{} `{}` is not declared", o.kind.word(), o.name));
@@ -491,6 +501,10 @@ fn context(toks: &[lex::Token<'_>]) -> Ctx {
     let prev = text(1);
     if matches!(last, "==" | "!=") && prev.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
         return Ctx::Variants(prev.to_string());
+    }
+    // A number, a range end, a literal or a `[` comes next: nothing to offer.
+    if matches!(last, "<" | ">" | "<=" | ">=" | "in" | ".." | "|") {
+        return Ctx::Nothing;
     }
     // Inside `fact in [ … ` : the last unclosed `[`.
     if let Some(k) = toks.iter().rposition(|t| t.text == "[") {
@@ -909,12 +923,14 @@ fn default_fix(doc: &Doc, d: &Diagnostic) -> Option<(String, String)> {
 
 // ---------------------------------------------------------------- code lens
 
-/// Lenses: the policy's shares on its name line, each path's on its name.
+/// Lenses: the policy's shares on its name line, each path's on its name. A document
+/// with errors, or whose analysis is not ready, shows those of the last version
+/// analysed, marked "(earlier version)", on the paths that are still there.
 pub fn code_lenses(doc: &Doc, answer: Option<&Answer>) -> Vec<CodeLens> {
     let Some(file) = &doc.model.file else {
         return Vec::new();
     };
-    if doc.model.policy.is_none() {
+    if doc.model.policy.is_none() && answer.is_none() {
         return Vec::new();
     }
     let lens = |span: Span, title: String| CodeLens {
@@ -935,14 +951,15 @@ pub fn code_lenses(doc: &Doc, answer: Option<&Answer>) -> Vec<CodeLens> {
             let mut out = vec![lens(
                 file.name.span,
                 format!(
-                    "allow {} · deny {} · lockout {}",
+                    "allow {} · deny {} · lockout {}{}",
                     pct(s.allow),
                     pct(s.deny),
-                    pct(s.lockout)
+                    pct(s.lockout),
+                    stale_note(doc, answer)
                 ),
             )];
             for p in doc.model.paths() {
-                if let Some(line) = path_share_line(answer, &p.name.text) {
+                if let Some(line) = path_share_line(doc, answer, &p.name.text) {
                     out.push(lens(p.name.span, line));
                 }
             }
@@ -954,6 +971,31 @@ pub fn code_lenses(doc: &Doc, answer: Option<&Answer>) -> Vec<CodeLens> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenses_before_the_analysis_and_when_it_was_skipped() {
+        let uri: Uri = "file:///x.regain".parse().unwrap();
+        let src = "policy p\nmethods { m: human }\npath q { steps m grants x }\n";
+        let doc = Doc::new(uri, 1, src.into());
+        let waiting = code_lenses(&doc, None);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].command.as_ref().unwrap().title, "analysing…");
+        let skipped = Answer {
+            version: 1,
+            paths: vec!["q".into()],
+            outcome: Outcome::Skipped("the decision graph needs more than 1 nodes".into()),
+        };
+        let l = code_lenses(&doc, Some(&skipped));
+        assert_eq!(l.len(), 1, "no path lens without shares");
+        assert_eq!(
+            l[0].command.as_ref().unwrap().title,
+            "analysis skipped: the decision graph needs more than 1 nodes"
+        );
+        assert_eq!(
+            l[0].range,
+            Range::new(Position::new(0, 7), Position::new(0, 8))
+        );
+    }
 
     fn ctx(src: &str) -> Ctx {
         context(&lex::tokens(src))
@@ -997,6 +1039,13 @@ mod tests {
             Ctx::Clause { then: true, .. }
         ));
         assert_eq!(ctx("policy p path q { grants "), Ctx::Nothing);
+        assert_eq!(ctx("policy p path q { when n >= "), Ctx::Nothing);
+        assert_eq!(ctx("policy p deny \"x\" when n < "), Ctx::Nothing);
+        assert_eq!(ctx("policy p path q { when r in "), Ctx::Nothing);
+        assert!(matches!(
+            ctx("policy p path q { when n >= 3 "),
+            Ctx::Clause { expr: true, .. }
+        ));
         assert_eq!(suggested("did you mean `a.b`?"), Some("a.b"));
     }
 }

@@ -54,12 +54,12 @@ pub struct Analyser {
 
 /// Analyse one policy (bounded by the node limit).
 pub fn analyse(policy: &Policy) -> Outcome {
-    match Engine::with_options(
-        policy,
-        CompileOptions {
-            node_limit: NODE_LIMIT,
-        },
-    ) {
+    analyse_within(policy, NODE_LIMIT)
+}
+
+/// Analyse one policy unless its graph has more than `node_limit` nodes.
+fn analyse_within(policy: &Policy, node_limit: usize) -> Outcome {
+    match Engine::with_options(policy, CompileOptions { node_limit }) {
         Ok(engine) => Outcome::Shares(
             regain::analyze::decision_shares(&engine),
             regain::analyze::path_shares(&engine),
@@ -141,6 +141,12 @@ impl Analyser {
         }
     }
 
+    /// The latest answer for a document, whatever its version.
+    pub fn latest(&self, uri: &Uri) -> Option<Answer> {
+        let (lock, _) = &*self.shared;
+        lock.lock().ok()?.answers.get(uri).cloned()
+    }
+
     /// The answer for `version` of a document, waiting at most `wait` for it; `None`
     /// when it is not ready in time.
     pub fn answer(&self, uri: &Uri, version: i32, wait: Duration) -> Option<Answer> {
@@ -155,6 +161,34 @@ impl Analyser {
             }
             let left = deadline.checked_duration_since(Instant::now())?;
             st = cv.wait_timeout(st, left).ok()?.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = "policy p
+facts { a: bool  b: bool  c: bool }
+methods { m: knowledge requires a  n: possession requires b or c }
+path one { steps m grants x }
+path two { steps n grants x }
+";
+
+    #[test]
+    fn shares_within_the_limit_and_skipped_above_it() {
+        let policy = Policy::parse(SRC).unwrap();
+        let Outcome::Shares(s, paths) = analyse(&policy) else {
+            panic!("analysed within the limit")
+        };
+        assert!((s.allow + s.deny + s.lockout - 1.0).abs() < 1e-9);
+        assert!((s.allow - 7.0 / 8.0).abs() < 1e-9, "{s:?}");
+        assert_eq!(paths.len(), 2);
+        assert!((paths[0].available - 0.5).abs() < 1e-9);
+        match analyse_within(&policy, 1) {
+            Outcome::Skipped(why) => assert!(why.contains("node"), "{why}"),
+            Outcome::Shares(..) => panic!("one node cannot hold the graph"),
         }
     }
 }

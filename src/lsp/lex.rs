@@ -36,7 +36,7 @@ pub fn tokens(text: &str) -> Vec<Token<'_>> {
     while let Some(&b) = bytes.get(i) {
         let c = b as char;
         if b == b'#' {
-            while bytes.get(i).is_some_and(|b| *b != b'\n') {
+            while bytes.get(i).is_some_and(|b| *b != b'\n' && *b != b'\r') {
                 i += 1;
             }
         } else if c.is_ascii_whitespace() || b >= 0x80 {
@@ -49,7 +49,7 @@ pub fn tokens(text: &str) -> Vec<Token<'_>> {
                     i += 2;
                     continue;
                 }
-                if b == b'\n' {
+                if b == b'\n' || b == b'\r' {
                     break;
                 }
                 i += 1;
@@ -105,6 +105,17 @@ pub fn item_starts(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// The end of the policy header (`policy NAME`), when the text starts with one.
+pub fn header_end(text: &str) -> Option<usize> {
+    let toks = tokens(text);
+    match (toks.first(), toks.get(1)) {
+        (Some(p), Some(name)) if p.text == "policy" && name.kind == Tok::Word => {
+            Some(name.start + name.text.len())
+        }
+        _ => None,
+    }
+}
+
 /// The word (name, dotted name, keyword, number) touching `offset`, with its range.
 pub fn word_at(text: &str, offset: usize) -> Option<(usize, usize, &str)> {
     let bytes = text.as_bytes();
@@ -131,7 +142,7 @@ pub fn word_at(text: &str, offset: usize) -> Option<(usize, usize, &str)> {
 pub fn in_comment_or_string(text: &str, offset: usize) -> bool {
     let line_start = text
         .get(..offset)
-        .and_then(|t| t.rfind('\n'))
+        .and_then(|t| t.rfind(['\n', '\r']))
         .map_or(0, |i| i + 1);
     let mut in_str = false;
     let mut escaped = false;

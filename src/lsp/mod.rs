@@ -4,13 +4,15 @@
 //! node limit), and the syntax tree's spans for navigation.
 //!
 //! Every request is answered; a handler that panics (it should not) is caught at the
-//! dispatcher and answered with an internal error, and the server goes on.
+//! dispatcher and answered with an internal error, and the server goes on. A malformed
+//! message is answered with a parse error and skipped (see `transport`).
 
 mod features;
 mod lens;
 mod lex;
 mod model;
 mod text;
+mod transport;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -40,7 +42,7 @@ const HOVER_WAIT: Duration = Duration::from_millis(500);
 /// Run the server on stdin/stdout until `exit`; returns the process exit code (0 after
 /// `shutdown` then `exit`, 1 otherwise).
 pub fn run() -> i32 {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     let code = match serve(&connection) {
         Ok(code) => code,
         Err(e) => {
@@ -49,9 +51,7 @@ pub fn run() -> i32 {
         }
     };
     drop(connection);
-    if let Err(e) = io_threads.join() {
-        eprintln!("regain lsp: {e}");
-    }
+    writer.join();
     code
 }
 
@@ -199,6 +199,17 @@ impl Server<'_> {
         Ok((doc, doc.offset(p.position)))
     }
 
+    /// The analyser's answer for a document: for this version when it checks (waiting
+    /// at most `wait`), else (or until it is ready) the last version that checked.
+    fn shares(&self, doc: &Doc, wait: Duration) -> Option<lens::Answer> {
+        doc.model
+            .policy
+            .is_some()
+            .then(|| self.analyser.answer(&doc.uri, doc.version, wait))
+            .flatten()
+            .or_else(|| self.analyser.latest(&doc.uri))
+    }
+
     fn request(&mut self, req: Request) -> Response {
         let id = req.id.clone();
         let answer = if self.shutdown {
@@ -224,12 +235,7 @@ impl Server<'_> {
             "textDocument/hover" => {
                 let p: HoverParams = params(req.params)?;
                 let (doc, off) = self.at(&p.text_document_position_params)?;
-                let answer = doc
-                    .model
-                    .policy
-                    .is_some()
-                    .then(|| self.analyser.answer(&doc.uri, doc.version, HOVER_WAIT))
-                    .flatten();
+                let answer = self.shares(doc, HOVER_WAIT);
                 json(features::hover(doc, off, answer.as_ref()))
             }
             "textDocument/definition" => {
@@ -283,12 +289,7 @@ impl Server<'_> {
             "textDocument/codeLens" => {
                 let p: CodeLensParams = params(req.params)?;
                 let doc = self.doc(&p.text_document.uri)?;
-                let answer = doc
-                    .model
-                    .policy
-                    .is_some()
-                    .then(|| self.analyser.answer(&doc.uri, doc.version, LENS_WAIT))
-                    .flatten();
+                let answer = self.shares(doc, LENS_WAIT);
                 json(features::code_lenses(doc, answer.as_ref()))
             }
             other => Err((

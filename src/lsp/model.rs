@@ -59,7 +59,8 @@ pub struct Model {
     pub occurrences: Vec<Occurrence>,
 }
 
-/// Blank `text[start..end]` with spaces, keeping line breaks (and so every offset).
+/// Blank `text[start..end]` with spaces, keeping line breaks (and so every offset and
+/// line).
 fn blank(text: &mut [u8], start: usize, end: usize) {
     for b in text.iter_mut().take(end).skip(start) {
         if *b != b'\n' && *b != b'\r' {
@@ -68,36 +69,150 @@ fn blank(text: &mut [u8], start: usize, end: usize) {
     }
 }
 
-/// Parse, and when that fails blank the item the first error falls in and try again, so
-/// that the other items still give symbols, hovers and completions. Returns `None` when
-/// even the policy header is broken.
+/// Parses allowed to recovery for a text of `len` bytes: many for small documents,
+/// fewer for large ones (each parse reads the whole text).
+fn parse_budget(len: usize) -> usize {
+    ((64usize << 20) / len.max(1)).clamp(8, 256)
+}
+
+/// Where a broken item may be cut so that what precedes the cut still parses, best
+/// first: just after the last token before the error, at that token, then at the
+/// members (`name:` in a block, a clause keyword in a path) before the error, last
+/// first. Each is `(offset, close)`: `close` when the cut is inside the item's braces
+/// and a `}` must close the block there.
+fn cuts(text: &str, item: usize, err_at: usize) -> Vec<(usize, bool)> {
+    let toks: Vec<lex::Token<'_>> = lex::tokens(text.get(item..err_at).unwrap_or(""))
+        .into_iter()
+        .map(|t| lex::Token {
+            start: t.start + item,
+            ..t
+        })
+        .collect();
+    // The brace depth before each token.
+    let mut depth = 0usize;
+    let mut depths = Vec::with_capacity(toks.len());
+    for t in &toks {
+        depths.push(depth);
+        match t.text {
+            "{" => depth += 1,
+            "}" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut out: Vec<(usize, bool)> = Vec::new();
+    let mut push = |at: usize, d: usize| {
+        if at > item && d <= 1 && !out.iter().any(|(o, _)| *o == at) {
+            out.push((at, d == 1));
+        }
+    };
+    if let Some(last) = toks.last() {
+        let end = last.start + last.text.len();
+        if end < err_at {
+            push(end, depth);
+        }
+        push(last.start, depths.last().copied().unwrap_or(0));
+    }
+    let members = toks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            depths.get(*i) == Some(&1)
+                && t.kind == lex::Tok::Word
+                && (toks.get(i + 1).is_some_and(|n| n.text == ":")
+                    || ["when", "steps", "grants", "wait", "notify"].contains(&t.text))
+        })
+        .map(|(_, t)| t.start)
+        .collect::<Vec<_>>();
+    for m in members.iter().rev().take(3) {
+        push(*m, 1);
+    }
+    out
+}
+
+/// The first error's offset, or the tree.
+fn first_error(work: &[u8]) -> Option<Result<File, usize>> {
+    let text = std::str::from_utf8(work).ok()?;
+    Some(match regain::syntax::parse(text) {
+        Ok(file) => Ok(file),
+        Err(diags) => Err(diags.first()?.span.start),
+    })
+}
+
+/// Parse what can be parsed of a document with errors. The item the first error falls
+/// in is cut just before the error (or before the member it is in) and closed, so that
+/// its parsed prefix stays; when no cut parses, the item is blanked; then the next error.
+/// Blanking keeps every offset (and UTF-8: cuts fall on ASCII bytes and blank whole
+/// characters). When the budget of parses runs out, the parsed prefix of the document is
+/// kept. `None` when not even the policy header parses.
 pub fn parse_recovering(text: &str) -> Option<File> {
     let starts = lex::item_starts(text);
+    let header_end = lex::header_end(text);
     let mut work = text.as_bytes().to_vec();
-    for _ in 0..32 {
-        let current = String::from_utf8(work.clone()).ok()?;
-        let err_at = match regain::syntax::parse(&current) {
+    let mut budget = parse_budget(text.len());
+    'errors: while budget > 0 {
+        budget -= 1;
+        let err_at = match first_error(&work)? {
             Ok(file) => return Some(file),
-            Err(diags) => diags.first()?.span.start,
+            Err(at) => at,
         };
-        // The item being parsed when the error hit: the last one starting before it.
-        let b = *starts.iter().rev().find(|s| **s < err_at)?;
-        // Up to the item that starts at or after the error.
+        // The region to repair: the item being parsed when the error hit (the last one
+        // starting before it), up to the item that starts at or after the error; or,
+        // before the first item, what follows the header.
         let n = starts
             .iter()
             .copied()
-            .find(|s| *s > b && *s >= err_at)
+            .find(|s| *s >= err_at)
             .unwrap_or(text.len());
-        let n = if n == b { text.len() } else { n };
+        let Some(b) = starts.iter().rev().copied().find(|s| *s < err_at) else {
+            let h = header_end.filter(|h| *h <= err_at)?;
+            if work
+                .get(h..n)
+                .is_none_or(|s| s.iter().all(u8::is_ascii_whitespace))
+            {
+                return None;
+            }
+            blank(&mut work, h, n);
+            continue;
+        };
+        let current = String::from_utf8_lossy(&work).into_owned();
+        for (at, close) in cuts(&current, b, err_at) {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let mut trial = work.clone();
+            blank(&mut trial, at, n);
+            if close {
+                if let Some(c) = trial.get_mut(at) {
+                    *c = b'}';
+                }
+            }
+            match first_error(&trial) {
+                Some(Ok(file)) => return Some(file),
+                // The error moved past the region (not merely stayed at its end).
+                Some(Err(e)) if e >= n && e != err_at => {
+                    work = trial;
+                    continue 'errors;
+                }
+                _ => {}
+            }
+        }
         if work
             .get(b..n)
-            .is_none_or(|s| s.iter().all(|c| c.is_ascii_whitespace()))
+            .is_none_or(|s| s.iter().all(u8::is_ascii_whitespace))
         {
             return None;
         }
         blank(&mut work, b, n);
     }
-    None
+    // Out of budget: the items before the current error.
+    let err_at = match first_error(&work)? {
+        Ok(file) => return Some(file),
+        Err(at) => at,
+    };
+    let b = starts.iter().rev().copied().find(|s| *s < err_at)?;
+    blank(&mut work, b, text.len());
+    first_error(&work)?.ok()
 }
 
 /// Analyse a document's text.
@@ -287,7 +402,7 @@ pub fn line_comment(text: &str, decl_end: usize) -> Option<String> {
     let end = decl_end.min(text.len());
     let line_end = text
         .get(end..)
-        .and_then(|t| t.find('\n'))
+        .and_then(|t| t.find(['\n', '\r']))
         .map_or(text.len(), |i| end + i);
     let rest = text.get(end..line_end)?;
     let hash = rest.find('#')?;
@@ -336,5 +451,58 @@ path one { steps m grants x notify m }
         let m = analyse(&unclosed);
         assert!(!m.parses);
         assert!(m.path("two").is_some() && m.fact("a.b").is_some());
+    }
+
+    fn fact_uses(m: &Model, name: &str) -> usize {
+        m.all_of(Kind::Fact, name).filter(|o| !o.decl).count()
+    }
+
+    #[test]
+    fn recovery_keeps_the_parsed_prefix_of_the_broken_item() {
+        // A fact being typed: the facts before it and the items after it stay.
+        let typing = SRC.replace("  n: int 0..5\n", "  n: int 0..5\n  new: \n");
+        let m = analyse(&typing);
+        assert!(!m.parses);
+        assert!(
+            m.fact("a.b").is_some() && m.fact("n").is_some(),
+            "facts kept"
+        );
+        assert!(m.method("m").is_some() && m.path("one").is_some());
+        // A block left open before the next item.
+        let open = "policy p\nfacts { a: bool  b: bool\nmethods { m: human requires a }\n";
+        let m = analyse(open);
+        assert!(!m.parses);
+        assert!(m.fact("a").is_some() && m.fact("b").is_some() && m.method("m").is_some());
+        // Steps being typed: the path and its `when` stay.
+        let steps = format!("{SRC}path two {{ when a.b steps m then }}\n");
+        let m = analyse(&steps);
+        assert!(!m.parses);
+        assert!(m.path("two").is_some());
+        assert_eq!(
+            fact_uses(&m, "a.b"),
+            2,
+            "the use in the broken path's `when`"
+        );
+        // A deny rule ending in `and`: its condition so far stays.
+        let deny = format!("{SRC}deny \"x\" when n >= 3 and\n");
+        let m = analyse(&deny);
+        assert!(!m.parses);
+        assert_eq!(fact_uses(&m, "n"), 2);
+        // Junk between the header and the first item.
+        let junk = SRC.replace("policy p\n", "policy p\n} ] junk\n");
+        let m = analyse(&junk);
+        assert!(!m.parses && m.fact("a.b").is_some() && m.path("one").is_some());
+        // More broken items than the parse budget: the items before them stay.
+        let many = format!("{SRC}{}", "path z { steps ) }\n".repeat(400));
+        let m = analyse(&many);
+        assert!(!m.parses);
+        assert!(m.fact("a.b").is_some() && m.path("one").is_some());
+        // Recovery never changes offsets: every occurrence names what the text says.
+        for text in [typing.as_str(), open, &steps, &deny, &junk, &many] {
+            let m = analyse(text);
+            for o in &m.occurrences {
+                assert_eq!(text.get(o.span.start..o.span.end), Some(o.name.as_str()));
+            }
+        }
     }
 }
