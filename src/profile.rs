@@ -773,12 +773,23 @@ mod fast {
         values: Vec<i64>,
         seen: Vec<bool>,
         name: String,
+        /// Where the next fact's name is looked for first: just after the last one
+        /// found, since profiles mostly list facts in the policy's order.
+        next: usize,
     }
 
     impl State<'_> {
-        fn fact(&self) -> Option<usize> {
+        fn fact(&mut self) -> Option<usize> {
             let name = self.name.as_bytes();
-            self.ir.facts.iter().position(|f| f.name.as_bytes() == name)
+            let facts = &self.ir.facts;
+            let start = self.next.min(facts.len());
+            let (after, before) = (facts.get(start..)?, facts.get(..start)?);
+            let i = match after.iter().position(|f| f.name.as_bytes() == name) {
+                Some(i) => start + i,
+                None => before.iter().position(|f| f.name.as_bytes() == name)?,
+            };
+            self.next = i + 1;
+            Some(i)
         }
 
         fn is_group(&self) -> bool {
@@ -924,6 +935,7 @@ mod fast {
             values: vec![0; ir.facts.len()],
             seen: vec![false; ir.facts.len()],
             name: String::with_capacity(64),
+            next: 0,
         };
         let mut de = serde_json::Deserializer::from_str(text);
         MapSeed {

@@ -159,7 +159,8 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     if declared.is_some_and(|n| n > DRAIN_BYTES) {
         return Err(too_large());
     }
-    let mut buf: Vec<u8> = Vec::new();
+    // Sized once from Content-Length (when it is within the limit): no regrowth copies.
+    let mut buf: Vec<u8> = Vec::with_capacity(declared.map_or(0, |n| n.min(limit as u64) as usize));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(unreadable)?;
         let Ok(data) = frame.into_data() else {
