@@ -546,7 +546,8 @@ impl Engine {
                     let v = serde_json::json!({
                         "schema": regain::decision::EVAL_SCHEMA,
                         "index": i,
-                        "error": e.to_string(),
+                        // The `error` of `regain eval --profiles`'s line for a bad profile.
+                        "error": e.message,
                         "fact": e.fact,
                     });
                     out.append(to_py(py, &v)?)?
@@ -636,9 +637,19 @@ fn yaml_text_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_cow()?.into_owned());
     }
+    // A whole-document problem: `.location` is "" as for the library's own.
+    let whole = |message: String| {
+        model_error(
+            obj.py(),
+            &regain::simulate::model::ModelError {
+                location: String::new(),
+                message,
+            },
+        )
+    };
     let value: serde_yaml::Value = pythonize::depythonize(obj)
-        .map_err(|e| ModelError::new_err(format!("the model is not YAML-like data: {e}")))?;
-    serde_yaml::to_string(&value).map_err(|e| ModelError::new_err(e.to_string()))
+        .map_err(|e| whole(format!("the model is not YAML-like data: {e}")))?;
+    serde_yaml::to_string(&value).map_err(|e| whole(e.to_string()))
 }
 
 /// `regain simulate --format json`: a Monte-Carlo run (or `exact=True`), or slice `k`

@@ -206,3 +206,19 @@ def test_shards_merge_into_the_single_run(alipay_source, alipay_model):
 
 def test_version():
     assert isinstance(regain.__version__, str) and regain.__version__
+
+
+def test_objects_are_immutable_and_final(demo_source, demo_profile):
+    policy = regain.Policy(demo_source)
+    engine = regain.Engine(policy)
+    d = engine.evaluate(demo_profile)
+    for obj, attr in ((policy, "name"), (engine, "policy"), (d, "kind"), (d.paths[0], "wait_s")):
+        with pytest.raises(AttributeError):
+            setattr(obj, attr, None)
+        with pytest.raises(AttributeError):
+            obj.extra = 1
+    for cls in (regain.Policy, regain.Engine, regain.Decision, regain.Path):
+        with pytest.raises(TypeError):
+            type("Sub", (cls,), {})
+    # Equal decisions of one engine are one object: a decision holds no per-call state.
+    assert engine.evaluate(demo_profile) is d
