@@ -297,16 +297,14 @@ struct Compiled {
 }
 
 impl Compiled {
-    /// The terminal index of a decision the engine returned: its position in the
-    /// graph's terminals, or `len` for the fail-closed decision.
-    fn index_of(&self, d: &regain::Decision) -> usize {
-        let all = self.engine.graph().decisions();
-        let size = std::mem::size_of::<regain::Decision>().max(1);
-        let offset =
-            (d as *const regain::Decision as usize).wrapping_sub(all.as_ptr() as usize) / size;
-        match all.get(offset) {
-            Some(x) if std::ptr::eq(x, d) => offset,
-            _ => all.len(),
+    /// The terminal index of dense, validated values: their position in the graph's
+    /// terminals (the library's [`regain::Engine::terminal_of`], the walk of
+    /// `Engine::evaluate`), or `len` for the fail-closed decision.
+    fn terminal(&self, values: &[i64]) -> usize {
+        let len = self.engine.graph().decisions().len();
+        match self.engine.terminal_of(values) {
+            Some(i) if i < len => i,
+            _ => len,
         }
     }
 
@@ -326,12 +324,16 @@ impl Compiled {
         Ok(slot.get_or_init(|| made).clone_ref(py))
     }
 
-    fn evaluate(&self, read: Read) -> Result<usize, regain::ProfileError> {
-        let profile = match read {
-            Read::Fast(p) => p,
-            Read::Doc(doc) => self.engine.profile_from_document(&doc?)?,
-        };
-        Ok(self.index_of(self.engine.evaluate(&profile)))
+    /// The terminal index of a profile read by the fast path (`values`) or of a document,
+    /// which the library validates here.
+    fn evaluate(&self, read: Read<'_>) -> Result<usize, regain::ProfileError> {
+        match read {
+            Read::Fast(values) => Ok(self.terminal(values)),
+            Read::Doc(doc) => {
+                let profile = self.engine.profile_from_document(&doc?)?;
+                Ok(self.terminal(profile.values()))
+            }
+        }
     }
 }
 
@@ -375,15 +377,11 @@ impl Keys {
     }
 }
 
-/// The fast path: a plain, valid profile dict read straight into dense values, the
-/// library checking each value ([`regain::profile::DenseValues`]). `None` on anything
-/// unusual or wrong; the caller then reads the dict as a document, which gives the
-/// library's errors.
-fn fast_profile(
-    engine: &regain::Engine,
-    keys: &Keys,
-    obj: &Bound<'_, PyAny>,
-) -> Option<regain::Profile> {
+/// The fast path: a plain, valid profile dict read straight into dense values (one per
+/// fact), the library checking each value ([`regain::profile::DenseValues`]). `None` on
+/// anything unusual or wrong; the caller then reads the dict as a document, which gives
+/// the library's errors.
+fn fast_profile(engine: &regain::Engine, keys: &Keys, obj: &Bound<'_, PyAny>) -> Option<Vec<i64>> {
     use pyo3::types::{PyBool, PyInt};
     let py = obj.py();
     let top = obj.cast::<PyDict>().ok()?;
@@ -412,12 +410,22 @@ fn fast_profile(
             }
         }
     }
-    d.finish()
+    d.finish_values()
 }
 
-/// A profile read by the fast path, or as a document to validate (the slow path).
-enum Read {
-    Fast(regain::Profile),
+/// A profile read by the fast path (its dense values), or as a document to validate
+/// (the slow path).
+enum Read<'a> {
+    Fast(&'a [i64]),
+    Doc(Result<regain::profile::Document, regain::ProfileError>),
+}
+
+/// What `evaluate_many` keeps of one profile between reading it (GIL held) and
+/// evaluating it (GIL released): the fast path's values go to one shared buffer, so a
+/// batch holds no allocation per profile.
+enum Item {
+    /// The next `facts` values of the buffer.
+    Fast,
     Doc(Result<regain::profile::Document, regain::ProfileError>),
 }
 
@@ -448,11 +456,15 @@ struct Engine {
 }
 
 impl Engine {
-    /// Read a profile: the fast path, else as a document for the library to validate.
-    fn read(&self, obj: &Bound<'_, PyAny>) -> Read {
+    /// Read a profile: the fast path (its values appended to `values`), else as a
+    /// document for the library to validate.
+    fn read(&self, obj: &Bound<'_, PyAny>, values: &mut Vec<i64>) -> Item {
         match fast_profile(&self.compiled.engine, &self.keys, obj) {
-            Some(p) => Read::Fast(p),
-            None => Read::Doc(document(obj)),
+            Some(p) => {
+                values.extend_from_slice(&p);
+                Item::Fast
+            }
+            None => Item::Doc(document(obj)),
         }
     }
 }
@@ -488,9 +500,11 @@ impl Engine {
     /// The decision for one profile (a dict: nested or dotted keys).
     fn evaluate(&self, py: Python<'_>, profile: &Bound<'_, PyAny>) -> PyResult<Py<Decision>> {
         let c = &self.compiled;
-        let index = c
-            .evaluate(self.read(profile))
-            .map_err(|e| profile_error(py, &e, None))?;
+        let read = match fast_profile(&c.engine, &self.keys, profile) {
+            Some(values) => c.evaluate(Read::Fast(&values)),
+            None => c.evaluate(Read::Doc(document(profile))),
+        };
+        let index = read.map_err(|e| profile_error(py, &e, None))?;
         c.decision(py, index)
     }
 
@@ -514,12 +528,14 @@ impl Engine {
                 )))
             }
         };
-        let mut docs = Vec::with_capacity(profiles.len().unwrap_or(0));
+        let n = profiles.len().unwrap_or(0);
+        let facts = self.compiled.engine.policy().ir().facts.len();
+        let mut items = Vec::with_capacity(n);
+        let mut values = Vec::with_capacity(n.saturating_mul(facts));
         for item in profiles.try_iter()? {
-            let item = item?;
-            let read = self.read(&item);
-            let bad = matches!(read, Read::Doc(Err(_)));
-            docs.push(read);
+            let item = self.read(&item?, &mut values);
+            let bad = matches!(item, Item::Doc(Err(_)));
+            items.push(item);
             if bad && !keep_going {
                 // An earlier profile may still fail validation: the first in order wins.
                 break;
@@ -527,9 +543,17 @@ impl Engine {
         }
         let c = self.compiled.clone();
         let results: Vec<Result<usize, regain::ProfileError>> = py.detach(move || {
-            let mut out = Vec::with_capacity(docs.len());
-            for read in docs {
-                let r = c.evaluate(read);
+            let mut out = Vec::with_capacity(items.len());
+            let mut rest = values.as_slice();
+            for item in items {
+                let r = match item {
+                    Item::Fast => {
+                        let (these, after) = rest.split_at(facts.min(rest.len()));
+                        rest = after;
+                        c.evaluate(Read::Fast(these))
+                    }
+                    Item::Doc(doc) => c.evaluate(Read::Doc(doc)),
+                };
                 let bad = r.is_err();
                 out.push(r);
                 if bad && !keep_going {
