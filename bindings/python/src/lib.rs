@@ -420,15 +420,6 @@ enum Read<'a> {
     Doc(Result<regain::profile::Document, regain::ProfileError>),
 }
 
-/// What `evaluate_many` keeps of one profile between reading it (GIL held) and
-/// evaluating it (GIL released): the fast path's values go to one shared buffer, so a
-/// batch holds no allocation per profile.
-enum Item {
-    /// The next `facts` values of the buffer.
-    Fast,
-    Doc(Result<regain::profile::Document, regain::ProfileError>),
-}
-
 /// A profile as a document (dict of facts, nested or dotted keys).
 fn document(obj: &Bound<'_, PyAny>) -> Result<regain::profile::Document, regain::ProfileError> {
     if !obj.is_instance_of::<PyDict>() && obj.cast::<pyo3::types::PyMapping>().is_err() {
@@ -453,20 +444,6 @@ struct Engine {
     compiled: Arc<Compiled>,
     keys: Keys,
     policy: Py<Policy>,
-}
-
-impl Engine {
-    /// Read a profile: the fast path (its values appended to `values`), else as a
-    /// document for the library to validate.
-    fn read(&self, obj: &Bound<'_, PyAny>, values: &mut Vec<i64>) -> Item {
-        match fast_profile(&self.compiled.engine, &self.keys, obj) {
-            Some(p) => {
-                values.extend_from_slice(&p);
-                Item::Fast
-            }
-            None => Item::Doc(document(obj)),
-        }
-    }
 }
 
 #[pymethods]
@@ -528,58 +505,84 @@ impl Engine {
                 )))
             }
         };
-        let n = profiles.len().unwrap_or(0);
-        let facts = self.compiled.engine.policy().ir().facts.len();
-        let mut items = Vec::with_capacity(n);
-        let mut values = Vec::with_capacity(n.saturating_mul(facts));
+        // Read with the GIL held: plain dicts (the fast path) into one buffer of values,
+        // `facts` per profile; anything else as a document, kept with its position.
+        let c = &self.compiled;
+        let facts = c.engine.policy().ir().facts.len();
+        let mut values = Vec::with_capacity(profiles.len().unwrap_or(0).saturating_mul(facts));
+        let mut docs = Vec::new();
+        let mut count = 0;
         for item in profiles.try_iter()? {
-            let item = self.read(&item?, &mut values);
-            let bad = matches!(item, Item::Doc(Err(_)));
-            items.push(item);
+            let item = item?;
+            count += 1;
+            if let Some(v) = fast_profile(&c.engine, &self.keys, &item) {
+                values.extend_from_slice(&v);
+                continue;
+            }
+            let doc = document(&item);
+            let bad = doc.is_err();
+            docs.push((count - 1, doc));
             if bad && !keep_going {
                 // An earlier profile may still fail validation: the first in order wins.
                 break;
             }
         }
-        let c = self.compiled.clone();
-        let results: Vec<Result<usize, regain::ProfileError>> = py.detach(move || {
-            let mut out = Vec::with_capacity(items.len());
+        // Validate the documents and walk the graph with the GIL released. A terminal
+        // index per profile, BAD for one in error.
+        const BAD: usize = usize::MAX;
+        let compiled = c.clone();
+        let (terminals, problems) = py.detach(move || {
+            let mut terminals = Vec::with_capacity(count);
+            let mut problems = Vec::new();
             let mut rest = values.as_slice();
-            for item in items {
-                let r = match item {
-                    Item::Fast => {
+            let mut docs = docs.into_iter().peekable();
+            for i in 0..count {
+                let r = match docs.next_if(|(at, _)| *at == i) {
+                    Some((_, doc)) => compiled.evaluate(Read::Doc(doc)),
+                    None => {
                         let (these, after) = rest.split_at(facts.min(rest.len()));
                         rest = after;
-                        c.evaluate(Read::Fast(these))
+                        compiled.evaluate(Read::Fast(these))
                     }
-                    Item::Doc(doc) => c.evaluate(Read::Doc(doc)),
                 };
-                let bad = r.is_err();
-                out.push(r);
-                if bad && !keep_going {
-                    break;
+                match r {
+                    Ok(t) => terminals.push(t),
+                    Err(e) => {
+                        terminals.push(BAD);
+                        problems.push((i, e));
+                        if !keep_going {
+                            break;
+                        }
+                    }
                 }
             }
-            out
+            (terminals, problems)
         });
-        let out = PyList::empty(py);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(index) => out.append(self.compiled.decision(py, index)?)?,
-                Err(e) if keep_going => {
-                    let v = serde_json::json!({
-                        "schema": regain::decision::EVAL_SCHEMA,
-                        "index": i,
-                        // The `error` of `regain eval --profiles`'s line for a bad profile.
-                        "error": e.message,
-                        "fact": e.fact,
-                    });
-                    out.append(to_py(py, &v)?)?
-                }
-                Err(e) => return Err(profile_error(py, &e, Some(i))),
+        let mut problems = problems.into_iter();
+        if !keep_going {
+            if let Some((i, e)) = problems.next() {
+                return Err(profile_error(py, &e, Some(i)));
             }
         }
-        Ok(out)
+        let mut out: Vec<Bound<'py, PyAny>> = Vec::with_capacity(terminals.len());
+        for t in terminals {
+            if t != BAD {
+                out.push(c.decision(py, t)?.into_bound(py).into_any());
+                continue;
+            }
+            let Some((i, e)) = problems.next() else {
+                return Err(Error::new_err("internal: a profile error went missing"));
+            };
+            let v = serde_json::json!({
+                "schema": regain::decision::EVAL_SCHEMA,
+                "index": i,
+                // The `error` of `regain eval --profiles`'s line for a bad profile.
+                "error": e.message,
+                "fact": e.fact,
+            });
+            out.push(to_py(py, &v)?);
+        }
+        PyList::new(py, out)
     }
 
     /// Why each deny rule fires or not and why each path is or is not available: the
