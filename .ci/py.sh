@@ -13,14 +13,14 @@ python3 -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet maturin pytest "dask[distributed]" pyyaml
-# cedarpy is only needed by the benchmark's comparison (bindings/python/bench/bench.py).
-python -m pip install --quiet cedarpy || echo "note: cedarpy did not install; the benchmark needs it, the tests do not"
+# The tests' dependencies (pyproject.toml's `test` extra); mypy checks the type stubs.
+python -m pip install --quiet maturin pytest "dask[distributed]" pyyaml "mypy>=1.18"
 
 echo "== python: pip install ./bindings/python"
 python -m pip install ./bindings/python
 
 echo "== python: pytest bindings/python/tests"
-[ -x target/release/regain ] || cargo build --release
+# The CLI the answers are compared with, built from this checkout (a no-op when fresh).
+cargo build --release --bin regain
 REGAIN_CLI="$PWD/target/release/regain" python -m pytest bindings/python/tests -q -p no:cacheprovider
 deactivate

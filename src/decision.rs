@@ -407,11 +407,11 @@ mod dense_tests {
 
     /// Fill dense values from a JSON document by resolving keys with `key_levels`, the
     /// way the Python package does with Python dicts.
-    fn dense(
-        engine: &Engine,
+    fn dense<'e>(
+        engine: &'e Engine,
         levels: &[Vec<(String, KeyTarget)>],
         doc: &serde_json::Value,
-    ) -> Option<crate::Profile> {
+    ) -> crate::profile::DenseValues<'e> {
         let ir = engine.policy().ir();
         let mut d = engine.dense_values();
         let mut work = vec![(doc, 0usize)];
@@ -441,7 +441,7 @@ mod dense_tests {
                 }
             }
         }
-        d.finish()
+        d
     }
 
     #[test]
@@ -474,10 +474,19 @@ mod dense_tests {
         for doc in docs {
             let value: serde_json::Value = serde_json::from_str(doc).unwrap();
             let slow = engine.profile_from_json(doc).ok();
-            let fast = dense(&engine, &levels, &value);
+            let fast = dense(&engine, &levels, &value).finish();
             assert_eq!(fast, slow, "{doc}");
+            // The values alone (no Profile) are the same, and lead to the same terminal.
+            let values = dense(&engine, &levels, &value).finish_values();
+            assert_eq!(
+                values.as_deref(),
+                slow.as_ref().map(|p| p.values()),
+                "{doc}"
+            );
             if let Some(p) = &fast {
                 assert_eq!(engine.evaluate(p), engine.evaluate(slow.as_ref().unwrap()));
+                let terminal = engine.terminal_of(&values.unwrap()).unwrap();
+                assert_eq!(&engine.graph().decisions()[terminal], engine.evaluate(p));
             }
         }
     }

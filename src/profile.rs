@@ -726,7 +726,15 @@ impl<'a> DenseValues<'a> {
 
     /// The profile, or `None` when any problem was seen (or a fact without a default is
     /// missing).
-    pub fn finish(mut self) -> Option<Profile> {
+    pub fn finish(self) -> Option<Profile> {
+        let finish = self.finish;
+        self.finish_values().map(|values| finish.finish(values))
+    }
+
+    /// The validated values (one per fact, defaults filled in) without building a
+    /// [`Profile`], for [`crate::Engine::terminal_of`]; `None` as for
+    /// [`DenseValues::finish`].
+    pub fn finish_values(mut self) -> Option<Vec<i64>> {
         if !self.ok {
             return None;
         }
@@ -735,7 +743,7 @@ impl<'a> DenseValues<'a> {
                 *v = fact.default?;
             }
         }
-        Some(self.finish.finish(self.values))
+        Some(self.values)
     }
 }
 

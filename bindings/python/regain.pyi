@@ -3,12 +3,30 @@
 Every dict answer is the JSON object that the `regain` CLI prints with `--format json`.
 """
 
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple, Union, overload
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple, Union, final, overload
 
 __version__: str
+__all__ = [
+    "__version__",
+    "Error",
+    "PolicyError",
+    "ProfileError",
+    "ModelError",
+    "Policy",
+    "Engine",
+    "Decision",
+    "Path",
+    "check",
+    "analyze",
+    "diff",
+    "simulate",
+    "merge",
+    "fmt",
+]
 
-JSON = Dict[str, Any]
-Profile = Mapping[str, Any]
+# Aliases for these stubs only (not names of the module).
+_JSON = Dict[str, Any]
+_Profile = Mapping[str, Any]
 
 class Error(ValueError):
     """Every error of the regain package."""
@@ -16,7 +34,7 @@ class Error(ValueError):
 class PolicyError(Error):
     """A policy that does not parse or check."""
 
-    diagnostics: List[JSON]
+    diagnostics: List[_JSON]
     """Every diagnostic (errors and warnings): code, severity, message, file, line, col,
     end_line, end_col, label, help, labels."""
 
@@ -25,7 +43,7 @@ class ProfileError(Error):
 
     fact: Optional[str]
     """The fact (or key) of the first problem, when there is one."""
-    problems: List[JSON]
+    problems: List[_JSON]
     """Every problem: {"fact": str | None, "message": str}."""
     index: Optional[int]
     """The position of the profile in `Engine.evaluate_many`, else None."""
@@ -36,21 +54,23 @@ class ModelError(Error):
     location: str
     """Where in the model (a key path), or "" for the whole document."""
 
+@final
 class Policy:
     """A parsed and checked policy. Raises PolicyError."""
 
-    def __init__(self, source: str, name: str = "<policy>") -> None: ...
+    def __new__(cls, source: str, name: str = "<policy>") -> "Policy": ...
     @property
     def name(self) -> str: ...
     @property
     def source(self) -> str: ...
     @property
-    def warnings(self) -> List[JSON]: ...
+    def warnings(self) -> List[_JSON]: ...
     @property
     def facts(self) -> List[str]: ...
     @property
     def path_names(self) -> List[str]: ...
 
+@final
 class Path:
     """One offered path with the methods the person can use at each step."""
 
@@ -66,8 +86,9 @@ class Path:
     def wait_s(self) -> int: ...
     @property
     def notify(self) -> List[str]: ...
-    def to_dict(self) -> JSON: ...
+    def to_dict(self) -> _JSON: ...
 
+@final
 class Decision:
     """The decision for one profile (immutable, hashable)."""
 
@@ -77,35 +98,36 @@ class Decision:
     def paths(self) -> List[Path]: ...
     @property
     def denied_by(self) -> List[str]: ...
-    def to_dict(self) -> JSON:
+    def to_dict(self) -> _JSON:
         """Exactly the object `regain eval --format json` prints."""
 
+@final
 class Engine:
     """A compiled policy. Immutable and thread-safe."""
 
-    def __init__(self, policy: Union[Policy, str]) -> None: ...
+    def __new__(cls, policy: Union[Policy, str]) -> "Engine": ...
     @property
     def policy(self) -> Policy: ...
-    def evaluate(self, profile: Profile) -> Decision:
+    def evaluate(self, profile: _Profile) -> Decision:
         """Raises ProfileError."""
     @overload
     def evaluate_many(
-        self, profiles: Iterable[Profile], errors: Literal["raise"] = "raise"
+        self, profiles: Iterable[_Profile], errors: Literal["raise"] = "raise"
     ) -> List[Decision]: ...
     @overload
     def evaluate_many(
-        self, profiles: Iterable[Profile], errors: Literal["return"]
-    ) -> List[Union[Decision, JSON]]: ...
-    def explain(self, profile: Profile) -> JSON:
+        self, profiles: Iterable[_Profile], errors: Literal["return"]
+    ) -> List[Union[Decision, _JSON]]: ...
+    def explain(self, profile: _Profile) -> _JSON:
         """{"denies": [...], "paths": [...]} as `regain eval --explain --format json`."""
 
-def check(source: str, name: str = "<policy>") -> List[JSON]:
+def check(source: str, name: str = "<policy>") -> List[_JSON]:
     """Every diagnostic of a policy (errors and warnings) as dicts."""
 
-def analyze(source: Union[str, Policy]) -> JSON:
+def analyze(source: Union[str, Policy]) -> _JSON:
     """As `regain analyze --format json`."""
 
-def diff(old: Union[str, Policy], new: Union[str, Policy]) -> JSON:
+def diff(old: Union[str, Policy], new: Union[str, Policy]) -> _JSON:
     """As `regain diff OLD NEW --format json`."""
 
 def simulate(
@@ -116,10 +138,10 @@ def simulate(
     exact: bool = False,
     shard: Optional[Tuple[int, int]] = None,
     threads: Optional[int] = None,
-) -> JSON:
+) -> _JSON:
     """As `regain simulate --format json`; `model` is YAML text or a dict."""
 
-def merge(shards: Iterable[Union[str, Mapping[str, Any]]]) -> JSON:
+def merge(shards: Iterable[Union[str, Mapping[str, Any]]]) -> _JSON:
     """As `regain merge --format json`: shards (dicts or JSON text) combined."""
 
 def fmt(source: str) -> str:

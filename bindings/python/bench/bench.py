@@ -1,5 +1,6 @@
 """Speed of the regain package from Python (recorded in BENCHMARKS.md, "Python").
 
+    pip install cedarpy            # the peer (or the package's `bench` extra)
     python bindings/python/bench/bench.py [--seconds S]
 
 1. Per complete decision: `Engine.evaluate(dict)` against cedarpy's `is_authorized`, one

@@ -297,16 +297,14 @@ struct Compiled {
 }
 
 impl Compiled {
-    /// The terminal index of a decision the engine returned: its position in the
-    /// graph's terminals, or `len` for the fail-closed decision.
-    fn index_of(&self, d: &regain::Decision) -> usize {
-        let all = self.engine.graph().decisions();
-        let size = std::mem::size_of::<regain::Decision>().max(1);
-        let offset =
-            (d as *const regain::Decision as usize).wrapping_sub(all.as_ptr() as usize) / size;
-        match all.get(offset) {
-            Some(x) if std::ptr::eq(x, d) => offset,
-            _ => all.len(),
+    /// The terminal index of dense, validated values: their position in the graph's
+    /// terminals (the library's [`regain::Engine::terminal_of`], the walk of
+    /// `Engine::evaluate`), or `len` for the fail-closed decision.
+    fn terminal(&self, values: &[i64]) -> usize {
+        let len = self.engine.graph().decisions().len();
+        match self.engine.terminal_of(values) {
+            Some(i) if i < len => i,
+            _ => len,
         }
     }
 
@@ -326,12 +324,16 @@ impl Compiled {
         Ok(slot.get_or_init(|| made).clone_ref(py))
     }
 
-    fn evaluate(&self, read: Read) -> Result<usize, regain::ProfileError> {
-        let profile = match read {
-            Read::Fast(p) => p,
-            Read::Doc(doc) => self.engine.profile_from_document(&doc?)?,
-        };
-        Ok(self.index_of(self.engine.evaluate(&profile)))
+    /// The terminal index of a profile read by the fast path (`values`) or of a document,
+    /// which the library validates here.
+    fn evaluate(&self, read: Read<'_>) -> Result<usize, regain::ProfileError> {
+        match read {
+            Read::Fast(values) => Ok(self.terminal(values)),
+            Read::Doc(doc) => {
+                let profile = self.engine.profile_from_document(&doc?)?;
+                Ok(self.terminal(profile.values()))
+            }
+        }
     }
 }
 
@@ -375,15 +377,11 @@ impl Keys {
     }
 }
 
-/// The fast path: a plain, valid profile dict read straight into dense values, the
-/// library checking each value ([`regain::profile::DenseValues`]). `None` on anything
-/// unusual or wrong; the caller then reads the dict as a document, which gives the
-/// library's errors.
-fn fast_profile(
-    engine: &regain::Engine,
-    keys: &Keys,
-    obj: &Bound<'_, PyAny>,
-) -> Option<regain::Profile> {
+/// The fast path: a plain, valid profile dict read straight into dense values (one per
+/// fact), the library checking each value ([`regain::profile::DenseValues`]). `None` on
+/// anything unusual or wrong; the caller then reads the dict as a document, which gives
+/// the library's errors.
+fn fast_profile(engine: &regain::Engine, keys: &Keys, obj: &Bound<'_, PyAny>) -> Option<Vec<i64>> {
     use pyo3::types::{PyBool, PyInt};
     let py = obj.py();
     let top = obj.cast::<PyDict>().ok()?;
@@ -412,12 +410,13 @@ fn fast_profile(
             }
         }
     }
-    d.finish()
+    d.finish_values()
 }
 
-/// A profile read by the fast path, or as a document to validate (the slow path).
-enum Read {
-    Fast(regain::Profile),
+/// A profile read by the fast path (its dense values), or as a document to validate
+/// (the slow path).
+enum Read<'a> {
+    Fast(&'a [i64]),
     Doc(Result<regain::profile::Document, regain::ProfileError>),
 }
 
@@ -445,16 +444,6 @@ struct Engine {
     compiled: Arc<Compiled>,
     keys: Keys,
     policy: Py<Policy>,
-}
-
-impl Engine {
-    /// Read a profile: the fast path, else as a document for the library to validate.
-    fn read(&self, obj: &Bound<'_, PyAny>) -> Read {
-        match fast_profile(&self.compiled.engine, &self.keys, obj) {
-            Some(p) => Read::Fast(p),
-            None => Read::Doc(document(obj)),
-        }
-    }
 }
 
 #[pymethods]
@@ -488,9 +477,11 @@ impl Engine {
     /// The decision for one profile (a dict: nested or dotted keys).
     fn evaluate(&self, py: Python<'_>, profile: &Bound<'_, PyAny>) -> PyResult<Py<Decision>> {
         let c = &self.compiled;
-        let index = c
-            .evaluate(self.read(profile))
-            .map_err(|e| profile_error(py, &e, None))?;
+        let read = match fast_profile(&c.engine, &self.keys, profile) {
+            Some(values) => c.evaluate(Read::Fast(&values)),
+            None => c.evaluate(Read::Doc(document(profile))),
+        };
+        let index = read.map_err(|e| profile_error(py, &e, None))?;
         c.decision(py, index)
     }
 
@@ -514,47 +505,84 @@ impl Engine {
                 )))
             }
         };
-        let mut docs = Vec::with_capacity(profiles.len().unwrap_or(0));
+        // Read with the GIL held: plain dicts (the fast path) into one buffer of values,
+        // `facts` per profile; anything else as a document, kept with its position.
+        let c = &self.compiled;
+        let facts = c.engine.policy().ir().facts.len();
+        let mut values = Vec::with_capacity(profiles.len().unwrap_or(0).saturating_mul(facts));
+        let mut docs = Vec::new();
+        let mut count = 0;
         for item in profiles.try_iter()? {
             let item = item?;
-            let read = self.read(&item);
-            let bad = matches!(read, Read::Doc(Err(_)));
-            docs.push(read);
+            count += 1;
+            if let Some(v) = fast_profile(&c.engine, &self.keys, &item) {
+                values.extend_from_slice(&v);
+                continue;
+            }
+            let doc = document(&item);
+            let bad = doc.is_err();
+            docs.push((count - 1, doc));
             if bad && !keep_going {
                 // An earlier profile may still fail validation: the first in order wins.
                 break;
             }
         }
-        let c = self.compiled.clone();
-        let results: Vec<Result<usize, regain::ProfileError>> = py.detach(move || {
-            let mut out = Vec::with_capacity(docs.len());
-            for read in docs {
-                let r = c.evaluate(read);
-                let bad = r.is_err();
-                out.push(r);
-                if bad && !keep_going {
-                    break;
+        // Validate the documents and walk the graph with the GIL released. A terminal
+        // index per profile, BAD for one in error.
+        const BAD: usize = usize::MAX;
+        let compiled = c.clone();
+        let (terminals, problems) = py.detach(move || {
+            let mut terminals = Vec::with_capacity(count);
+            let mut problems = Vec::new();
+            let mut rest = values.as_slice();
+            let mut docs = docs.into_iter().peekable();
+            for i in 0..count {
+                let r = match docs.next_if(|(at, _)| *at == i) {
+                    Some((_, doc)) => compiled.evaluate(Read::Doc(doc)),
+                    None => {
+                        let (these, after) = rest.split_at(facts.min(rest.len()));
+                        rest = after;
+                        compiled.evaluate(Read::Fast(these))
+                    }
+                };
+                match r {
+                    Ok(t) => terminals.push(t),
+                    Err(e) => {
+                        terminals.push(BAD);
+                        problems.push((i, e));
+                        if !keep_going {
+                            break;
+                        }
+                    }
                 }
             }
-            out
+            (terminals, problems)
         });
-        let out = PyList::empty(py);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(index) => out.append(self.compiled.decision(py, index)?)?,
-                Err(e) if keep_going => {
-                    let v = serde_json::json!({
-                        "schema": regain::decision::EVAL_SCHEMA,
-                        "index": i,
-                        "error": e.to_string(),
-                        "fact": e.fact,
-                    });
-                    out.append(to_py(py, &v)?)?
-                }
-                Err(e) => return Err(profile_error(py, &e, Some(i))),
+        let mut problems = problems.into_iter();
+        if !keep_going {
+            if let Some((i, e)) = problems.next() {
+                return Err(profile_error(py, &e, Some(i)));
             }
         }
-        Ok(out)
+        let mut out: Vec<Bound<'py, PyAny>> = Vec::with_capacity(terminals.len());
+        for t in terminals {
+            if t != BAD {
+                out.push(c.decision(py, t)?.into_bound(py).into_any());
+                continue;
+            }
+            let Some((i, e)) = problems.next() else {
+                return Err(Error::new_err("internal: a profile error went missing"));
+            };
+            let v = serde_json::json!({
+                "schema": regain::decision::EVAL_SCHEMA,
+                "index": i,
+                // The `error` of `regain eval --profiles`'s line for a bad profile.
+                "error": e.message,
+                "fact": e.fact,
+            });
+            out.push(to_py(py, &v)?);
+        }
+        PyList::new(py, out)
     }
 
     /// Why each deny rule fires or not and why each path is or is not available: the
@@ -636,9 +664,19 @@ fn yaml_text_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_cow()?.into_owned());
     }
+    // A whole-document problem: `.location` is "" as for the library's own.
+    let whole = |message: String| {
+        model_error(
+            obj.py(),
+            &regain::simulate::model::ModelError {
+                location: String::new(),
+                message,
+            },
+        )
+    };
     let value: serde_yaml::Value = pythonize::depythonize(obj)
-        .map_err(|e| ModelError::new_err(format!("the model is not YAML-like data: {e}")))?;
-    serde_yaml::to_string(&value).map_err(|e| ModelError::new_err(e.to_string()))
+        .map_err(|e| whole(format!("the model is not YAML-like data: {e}")))?;
+    serde_yaml::to_string(&value).map_err(|e| whole(e.to_string()))
 }
 
 /// `regain simulate --format json`: a Monte-Carlo run (or `exact=True`), or slice `k`

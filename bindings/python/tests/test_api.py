@@ -206,3 +206,40 @@ def test_shards_merge_into_the_single_run(alipay_source, alipay_model):
 
 def test_version():
     assert isinstance(regain.__version__, str) and regain.__version__
+
+
+def test_objects_are_immutable_and_final(demo_source, demo_profile):
+    policy = regain.Policy(demo_source)
+    engine = regain.Engine(policy)
+    d = engine.evaluate(demo_profile)
+    for obj, attr in ((policy, "name"), (engine, "policy"), (d, "kind"), (d.paths[0], "wait_s")):
+        with pytest.raises(AttributeError):
+            setattr(obj, attr, None)
+        with pytest.raises(AttributeError):
+            obj.extra = 1
+    for cls in (regain.Policy, regain.Engine, regain.Decision, regain.Path):
+        with pytest.raises(TypeError):
+            type("Sub", (cls,), {})
+    # Equal decisions of one engine are one object: a decision holds no per-call state.
+    assert engine.evaluate(demo_profile) is d
+
+
+def test_evaluate_many_mixes_plain_dicts_and_other_mappings():
+    """Plain dicts take the fast read, other mappings are read as documents: in one batch,
+    in any mix, each answer is the one for its own profile."""
+    from types import MappingProxyType
+
+    from conftest import suite_profiles
+
+    policy, profiles = suite_profiles(POLICIES / "bank.suite.yaml")
+    engine = regain.Engine(read(policy))
+    want = [engine.evaluate(p) for p in profiles]
+    assert len(set(want)) > 3
+    mixed = [MappingProxyType(p) if i % 3 == 1 else p for i, p in enumerate(profiles)]
+    assert engine.evaluate_many(mixed) == want
+    assert [engine.evaluate(p) for p in mixed] == want
+    bad = dict(profiles[0], nonsense=True)
+    out = engine.evaluate_many([bad, *mixed, "x", *reversed(mixed)], errors="return")
+    assert out[0]["index"] == 0 and out[len(mixed) + 1]["index"] == len(mixed) + 1
+    assert out[1 : len(mixed) + 1] == want
+    assert out[len(mixed) + 2 :] == want[::-1]

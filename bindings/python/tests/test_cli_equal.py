@@ -39,6 +39,34 @@ def test_explain_equals_eval_explain_json(cli, suite, tmp_path):
         f.write_text(json.dumps(p))
         want = cli.json("eval", rel(policy_path), "--profile", f, "--explain", "--format", "json")
         assert engine.explain(p) == want["explain"]
+        # Without the explanation, the object of `regain eval --profile FILE --format json`.
+        del want["explain"]
+        assert engine.evaluate(p).to_dict() == want
+        assert cli.json("eval", rel(policy_path), "--profile", f, "--format", "json") == want
+
+
+def test_returned_errors_carry_the_eval_error_text(cli, tmp_path):
+    """evaluate_many(errors="return") puts the `error` text of `regain eval --profiles`."""
+    policy_path, profiles = suite_profiles(SUITES[0])
+    engine = regain.Engine(read(policy_path))
+    good = profiles[0]
+    one_problem = dict(good)
+    one_problem[next(iter(good))] = 77  # a bool or enum fact given an int
+    two_problems = {k: v for k, v in good.items() if k != list(good)[1]}
+    two_problems[next(iter(good))] = "nonsense"
+    batch = [good, one_problem, two_problems]
+    lines = tmp_path / "profiles.jsonl"
+    lines.write_text("".join(json.dumps(p) + "\n" for p in batch))
+    out = cli("eval", rel(policy_path), "--profiles", lines, "--format", "json", ok=(1,))
+    want = [json.loads(line) for line in out.splitlines()]
+    got = engine.evaluate_many(batch, errors="return")
+    assert got[0].to_dict() == want[0]
+    for i in (1, 2):
+        assert want[i]["line"] == i + 1
+        assert got[i]["index"] == i
+        assert got[i]["schema"] == want[i]["schema"]
+        assert got[i]["error"] == want[i]["error"], i
+    assert "\n" in got[2]["error"]  # both problems, one per line
 
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.stem)

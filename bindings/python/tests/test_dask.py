@@ -3,12 +3,10 @@ the single run with the same seed and trials."""
 
 import importlib.util
 
-import pytest
+import dask.distributed  # noqa: F401  (a test dependency: fail, never skip, without it)
 
 import regain
 from conftest import POLICIES, ROOT, read
-
-pytest.importorskip("dask.distributed")
 
 
 def load_example():

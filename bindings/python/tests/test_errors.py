@@ -166,3 +166,21 @@ def test_diff_of_incomparable_facts_is_an_error(demo_source):
     )
     with pytest.raises(regain.Error, match="account.risk"):
         regain.diff(demo_source, other)
+
+
+def test_an_int_beyond_64_bits_names_the_fact(engine, demo_profile):
+    for big in (10**30, -(10**30)):
+        p = dict(demo_profile, **{"questions.set": big})
+        with pytest.raises(regain.ProfileError) as e:
+            engine.evaluate(p)
+        assert e.value.fact == "questions.set", str(e.value)
+        with pytest.raises(regain.ProfileError) as e:
+            engine.evaluate_many([demo_profile, p])
+        assert e.value.index == 1 and e.value.fact == "questions.set"
+
+
+def test_a_model_dict_that_is_not_data_is_a_model_error(alipay_source):
+    with pytest.raises(regain.ModelError) as e:
+        regain.simulate(alipay_source, {"population": object()}, trials=1000)
+    assert e.value.location == ""
+    assert "not YAML-like data" in str(e.value)

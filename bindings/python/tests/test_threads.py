@@ -1,6 +1,8 @@
 """One Engine shared by many threads (immutable, thread-safe; evaluate_many releases the GIL)."""
 
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import regain
@@ -30,29 +32,47 @@ def test_many_threads_on_one_engine_agree_with_one_thread():
             assert d == want[i]
 
 
-def test_evaluate_many_lets_other_threads_run():
-    """While one thread is in evaluate_many (GIL released), another keeps running Python."""
+def test_evaluate_many_releases_the_gil():
+    """Another thread runs Python while this one is inside evaluate_many. The switch interval
+    is made huge so that the interpreter never takes the GIL from a thread: the other
+    thread can only run when this one gives it up, which between the two reads of `ticks`
+    only evaluate_many does."""
     policy, profiles = suite_profiles(POLICIES / "bank.suite.yaml")
     engine = regain.Engine(policy.read_text(encoding="utf-8"))
-    big = profiles * 20
+    big = (profiles * (1 + 20_000 // len(profiles)))[:20_000]
     ticks = 0
     done = threading.Event()
+    running = threading.Event()
 
     def ticker():
         nonlocal ticks
+        running.set()
         while not done.is_set():
             ticks += 1
+            time.sleep(0)  # gives the GIL back at once (a blocking call)
 
+    interval = sys.getswitchinterval()
     t = threading.Thread(target=ticker)
     t.start()
+    running.wait()
+    sys.setswitchinterval(1000.0)
     try:
-        for _ in range(3):
+        seen = []
+        for _ in range(5):
+            before = ticks
             out = engine.evaluate_many(big)
+            seen.append(ticks - before)
             assert len(out) == len(big)
+        # And a call that holds the GIL throughout lets nothing run: the control.
+        before = ticks
+        [engine.evaluate(p) for p in big[:2000]]
+        held = ticks - before
     finally:
+        sys.setswitchinterval(interval)
         done.set()
         t.join()
-    assert ticks > 0
+    assert held == 0, held
+    assert max(seen) > 0, seen
 
 
 def test_engines_built_concurrently():
