@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Browser tests of the HTML reports and the playground (issue 12): Debian's chromium
 # driven by playwright-core from npm (no browser download), against the release binary.
-# Idempotent; run from the repository root (CI: `bash .ci/run` calls it).
+# Installs what is missing (chromium; Node.js and npm), then `npm ci` in tests/e2e.
+# Idempotent; about 40 s after the release build. The tests rewrite the screenshots in
+# docs/img/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing chromium (Debian)"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing ${missing[*]} (Debian)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "== npm: test dependencies (tests/e2e)"

@@ -94,6 +94,10 @@
   const model = $("model");
   let seed = null; // {source, profile, model} of the shipped seed example
   let sourceOk = false;
+  // The parameters of the simulation on show ({trials, seed, exact}), kept in the share
+  // link; a link that has them runs the same seeded simulation when it opens.
+  let lastSim = null;
+  let pendingSim = null;
 
   // ------------------------------------------------------------ editor
   function lineCount(text) { return text.split("\n").length; }
@@ -157,7 +161,7 @@
       li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); } });
       ul.append(li);
     }
-    if (list.length === 0) ul.append(el("li", { class: "ok", text: "No problems: the policy checks." }));
+    $("diag-ok").hidden = list.length !== 0;
     const c = $("diag-count");
     c.textContent = String(list.length);
     c.classList.toggle("bad", errors > 0);
@@ -182,13 +186,31 @@
     const diags = d.diagnostics || d.errors || [];
     renderDiagnostics(diags, d.summary);
     sourceOk = d.ok === true || (r.ok && !diags.some((x) => x.severity === "error"));
+    markStale(!sourceOk);
+    if (lastSim) setSimStale(true);
     if (!sourceOk) {
       setStatus("the policy has errors", true);
       return;
     }
     setStatus("checked");
     await Promise.all([analyze(), graph(), evaluate()]);
+    if (pendingSim) {
+      const p = pendingSim;
+      pendingSim = null;
+      setSimOptions(p);
+      await runSimulation();
+    }
     setStatus("up to date");
+  }
+  // While the source has errors the results of the last version that checked stay on
+  // show, marked as such.
+  function markStale(on) {
+    document.querySelector("section.right").classList.toggle("stale", on);
+    $("stale-note").hidden = !on;
+  }
+  function setSimStale(on) {
+    $("simulation").classList.toggle("stale", on);
+    $("sim-stale").hidden = !on;
   }
   const sourceChanged = debounce(onSourceChanged, 300);
   src.addEventListener("input", () => { paintEditor(currentMarks); sourceChanged(); });
@@ -313,10 +335,48 @@
     const text = typeof r.data === "string" ? r.data : (r.data.svg || r.data.graph || "");
     const doc = new DOMParser().parseFromString(text, "image/svg+xml");
     const svg = doc.documentElement;
-    if (svg && svg.nodeName.toLowerCase() === "svg") g.replaceChildren(document.importNode(svg, true));
-    else g.textContent = "No graph.";
+    if (svg && svg.nodeName.toLowerCase() === "svg") {
+      const node = document.importNode(svg, true);
+      scopeStyles(node, "#graph");
+      node.setAttribute("role", "img");
+      node.setAttribute("aria-label", "Graph of the policy (" + (v === "auto" ? "automatic view" : v === "mdd" ? "decision graph" : "paths view") + ")");
+      g.replaceChildren(node);
+      applyZoom();
+    } else g.textContent = "No graph.";
   }
-  document.querySelectorAll('input[name="view"]').forEach((r) => r.addEventListener("change", () => { begin(); graph().finally(end); }));
+  // An inline <svg>'s <style> applies to the whole page: the graph's rules (`rect {…}`,
+  // `text {…}`) would restyle the simulation charts. Prefix every selector with the
+  // graph's container so they stay inside it.
+  function scopeStyles(svg, scope) {
+    for (const st of svg.querySelectorAll("style")) {
+      st.textContent = st.textContent.replace(/([^{}]+)\{/g, (_, sel) =>
+        sel.split(",").map((x) => scope + " " + x.trim()).join(", ") + " {");
+    }
+  }
+  let zoom = 1;
+  let zoomFit = false;
+  function graphSize(svg) {
+    const vb = svg.viewBox && svg.viewBox.baseVal;
+    const w = Number(svg.getAttribute("width")) || (vb && vb.width) || 800;
+    const h = Number(svg.getAttribute("height")) || (vb && vb.height) || 600;
+    return { w, h };
+  }
+  function applyZoom() {
+    const g = $("graph");
+    const svg = g.querySelector("svg");
+    if (!svg) return;
+    const { w, h } = graphSize(svg);
+    if (zoomFit && g.clientWidth > 0) zoom = Math.min(1, Math.max(0.02, (g.clientWidth - 14) / w));
+    svg.style.width = (w * zoom).toFixed(1) + "px";
+    svg.style.height = (h * zoom).toFixed(1) + "px";
+    $("zoom-level").textContent = Math.round(zoom * 100) + "%";
+  }
+  const setZoom = (z, fit) => { zoomFit = !!fit; zoom = Math.min(4, Math.max(0.02, z)); applyZoom(); };
+  $("zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
+  $("zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
+  $("zoom-fit").addEventListener("click", () => setZoom(zoom, true));
+  $("zoom-one").addEventListener("click", () => setZoom(1));
+  document.querySelectorAll('input[name="view"]').forEach((r) => r.addEventListener("change", () => { updateShareLink(); begin(); graph().finally(end); }));
 
   // ------------------------------------------------------------ simulation
   async function runSimulation() {
@@ -342,8 +402,23 @@
     if (c.stale) return;
     out.replaceChildren();
     const f = rep;
-    out.append(el("p", { class: "sim-summary", text:
-      `${rep.exact ? "exact" : rep.trials + " trials, seed " + rep.seed} · recovered ${pct(f.outcomes.recovered.share)} · lockout ${pct(f.outcomes.lockout.share)} · mean time ${human(f.time_to_recover_s.mean)}` }));
+    const o = f.outcomes;
+    const t = f.time_to_recover_s || {};
+    const worst = Object.entries(f.attackers || {}).sort((x, y) => y[1].takeover.share - x[1].takeover.share)[0];
+    const kpi = (value, label, cls, data) => el("div", { class: "kpi " + (cls || ""), ...data }, el("b", { text: value }), el("span", { text: label }));
+    out.append(el("p", { class: "sim-summary" },
+      (rep.exact ? "Exact (every profile of the model weighed)" : `${rep.trials} trials, seed ${rep.seed}`) + " · " + ($("model-name").textContent.replace(/[()]/g, "") || "the model above")));
+    out.append(el("div", { class: "kpis" },
+      kpi(pct(o.recovered.share), "recovered", "good", { "data-kpi": "recovered", "data-share": String(o.recovered.share) }),
+      kpi(pct(o.lockout.share), "locked out", "bad", { "data-kpi": "lockout", "data-share": String(o.lockout.share) }),
+      kpi(pct(o.failed.share), "tried, failed", "", { "data-kpi": "failed", "data-share": String(o.failed.share) }),
+      kpi(`${human(t.p50)} / ${human(t.p95)}`, "time p50 / p95", "", { "data-kpi": "time" }),
+      worst ? kpi(pct(worst[1].takeover.share), `takeover (${worst[0]})`, "bad", { "data-kpi": "takeover", "data-share": String(worst[1].takeover.share) }) : null));
+    $("sim-json").textContent = JSON.stringify(rep, null, 2);
+    $("sim-json-box").hidden = false;
+    lastSim = body.exact ? { exact: true } : { trials: body.trials, seed: body.seed };
+    setSimStale(false);
+    updateShareLink();
     if (c.ok && Array.isArray(c.data.charts)) {
       for (const ch of c.data.charts) {
         const doc = new DOMParser().parseFromString(ch.svg, "image/svg+xml");
@@ -356,7 +431,12 @@
     }
     setStatus("simulated");
   }
-  $("run-sim").addEventListener("click", () => { runSimulation(); });
+  $("run-sim").addEventListener("click", () => { begin(); runSimulation().finally(end); });
+  function setSimOptions(o) {
+    $("exact").checked = !!o.exact;
+    if (o.trials) $("trials").value = String(o.trials);
+    if (o.seed !== undefined) $("seed").value = String(o.seed);
+  }
 
   // ------------------------------------------------------------ share link
   const b64url = (bytes) => {
@@ -375,7 +455,11 @@
     return new Uint8Array(await new Response(s).arrayBuffer());
   }
   async function encodeState() {
-    const json = JSON.stringify({ v: 1, source: src.value, profile: profile.value, model: model.value });
+    const tab = tabs.find((t) => t.getAttribute("aria-selected") === "true");
+    const json = JSON.stringify({
+      v: 1, source: src.value, profile: profile.value, model: model.value,
+      tab: tab ? tab.id.replace(/^tab-/, "") : "decision", view: viewChoice(), sim: lastSim,
+    });
     const z = await pipe(new TextEncoder().encode(json), new CompressionStream("deflate-raw"));
     return "s=" + b64url(z);
   }
@@ -395,14 +479,22 @@
     history.replaceState(null, "", "#" + frag);
   }
   const updateShareLink = debounce(updateShareLinkNow, 150);
-  model.addEventListener("input", updateShareLink);
+  model.addEventListener("input", () => { updateShareLink(); if (lastSim) setSimStale(true); });
   $("share").addEventListener("click", async () => {
-    await updateShareLinkNow();
-    const link = $("share-link");
-    link.focus();
-    link.select();
-    try { await navigator.clipboard.writeText(link.value); setStatus("link copied"); }
-    catch (_) { setStatus("link selected: copy it with Ctrl+C"); }
+    begin();
+    try {
+      await updateShareLinkNow();
+      const link = $("share-link");
+      link.focus();
+      link.select();
+      // The clipboard may be refused (or, in some browsers, never answer): the link is
+      // selected either way.
+      const timeout = new Promise((_, no) => setTimeout(() => no(new Error("timeout")), 2000));
+      try { await Promise.race([navigator.clipboard.writeText(link.value), timeout]); setStatus("link copied"); }
+      catch (_) { setStatus("link selected: copy it with Ctrl+C"); }
+    } finally {
+      end();
+    }
   });
 
   // ------------------------------------------------------------ policies
@@ -452,6 +544,8 @@
       $(o.getAttribute("aria-controls")).hidden = !on;
     }
     if (focus) t.focus();
+    if (t.id === "tab-graph") applyZoom();
+    updateShareLink();
   }
   tabs.forEach((t, i) => {
     t.addEventListener("click", () => selectTab(t, false));
@@ -479,7 +573,7 @@
     setSource(text) { src.value = String(text); sourceChanged(); },
     setProfile(jsonText) { profile.value = String(jsonText); profileChanged(); },
     setModel(yamlText) { model.value = String(yamlText); updateShareLink(); },
-    runSimulation() { selectTab($("tab-simulation"), false); return runSimulation(); },
+    runSimulation() { selectTab($("tab-simulation"), false); begin(); return runSimulation().finally(end); },
     ready,
     selectTab(name) { const t = $("tab-" + name); if (t) selectTab(t, false); },
   };
@@ -493,6 +587,11 @@
       let state = null;
       try { state = await decodeState(location.hash); } catch (e) { setStatus("the share link is damaged", true); }
       if (state) {
+        const view = document.querySelector(`input[name="view"][value="${state.view}"]`);
+        if (view) view.checked = true;
+        const tab = $("tab-" + state.tab);
+        if (tab && tab.getAttribute("role") === "tab") selectTab(tab, false);
+        if (state.sim && typeof state.sim === "object") pendingSim = state.sim;
         setState({ source: state.source || "", profile: state.profile || "{}", model: state.model || "" });
       } else {
         setState(seed);

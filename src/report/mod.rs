@@ -109,6 +109,7 @@ dl.params dt{color:var(--muted)}dl.params dd{margin:0;overflow-wrap:anywhere}
 .paths{overflow:auto;max-height:900px;border:1px solid var(--line);border-radius:8px;padding:8px}
 .paths svg{max-width:none}
 .note{color:var(--muted);font-size:13px}
+td.nowrap code{white-space:nowrap;overflow-wrap:normal}
 .badge{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
 .allow{background:#00734f}.deny{background:#56595c}.lockout{background:#b03000}
 footer{color:var(--muted);font-size:13px;margin-top:32px}
@@ -787,7 +788,7 @@ pub fn analysis(a: &Analysis, policy: &Policy, policy_file: &str) -> Result<Stri
             }
             let _ = write!(
                 b,
-                "<tr><td class=\"sev-{sev}\">{sev}</td><td><code>{}</code></td><td><code>{}</code></td><td>{msg}</td><td>{}</td></tr>",
+                "<tr><td class=\"sev-{sev}\">{sev}</td><td class=\"nowrap\"><code>{}</code></td><td><code>{}</code></td><td>{msg}</td><td>{}</td></tr>",
                 escape(f.code),
                 escape(&f.location),
                 f.cites.map(escape).unwrap_or_default()

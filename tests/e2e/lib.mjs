@@ -52,10 +52,10 @@ export async function watchedPage(context) {
   return { page, errors, requests };
 }
 
-/** Run the regain binary; returns stdout (exit codes 0 and, for diff, 1 are fine). */
-export function regain(args, okCodes = [0]) {
+/** Run the regain binary in `cwd`; returns stdout (a diff that finds changes exits 1). */
+export function regain(args, okCodes = [0], cwd = ROOT) {
   try {
-    return execFileSync(BIN, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+    return execFileSync(BIN, args, { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
   } catch (e) {
     if (okCodes.includes(e.status)) return e.stdout;
     throw new Error(`regain ${args.join(" ")}: exit ${e.status}\n${e.stderr}`);
@@ -65,4 +65,20 @@ export function regain(args, okCodes = [0]) {
 export function shot(name) {
   mkdirSync(SHOTS, { recursive: true });
   return join(SHOTS, name);
+}
+
+/** axe-core's accessibility rules (WCAG 2 A/AA) on the page as it is now; returns the
+ *  violations of impact serious or critical, each as "rule: target (summary)". The
+ *  script is injected inline, so it makes no request. */
+export async function accessibility(page) {
+  const { readFileSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+  await page.addScriptTag({ content: readFileSync(axePath, "utf8") });
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+  }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")} (${n.failureSummary.replace(/\s+/g, " ").slice(0, 160)})`));
 }
