@@ -6,6 +6,7 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use regain::{Engine, Policy};
+use serde::de::DeserializeSeed;
 use std::hint::black_box;
 
 fn alipay() -> (Policy, Engine) {
@@ -57,6 +58,14 @@ fn evaluate(c: &mut Criterion) {
             for j in &jsons {
                 black_box(serde_json::from_str::<serde_json::Value>(black_box(j)).unwrap());
             }
+        })
+    });
+    // The 64 profiles as one JSON list, read in one pass (the server's batches).
+    g.bench_function("dense_list", |b| {
+        let list = format!("[{}]", common::alipay_profiles().join(","));
+        b.iter(|| {
+            let mut de = serde_json::Deserializer::from_str(black_box(&list));
+            black_box(engine.dense_list_seed(10_000).deserialize(&mut de).unwrap());
         })
     });
     g.finish();

@@ -72,6 +72,8 @@ pub use profile::{Profile, ProfileBuilder, ProfileError};
 #[derive(Clone, Debug)]
 pub struct Policy {
     ir: Arc<Ir>,
+    /// The profile keys of the facts, for reading JSON profiles.
+    keys: Arc<profile::KeyIndex>,
     name: String,
     source: Arc<str>,
     warnings: Vec<Diagnostic>,
@@ -95,6 +97,7 @@ impl Policy {
         let (ir, items) = check::check(&file);
         match ir {
             Some(ir) => Ok(Policy {
+                keys: Arc::new(profile::KeyIndex::new(&ir)),
                 ir: Arc::new(ir),
                 name: name.to_string(),
                 source: src.clone(),
@@ -143,6 +146,7 @@ impl Policy {
     /// must keep the policy's facts and methods (their indices are shared).
     pub fn with_ir(&self, ir: Ir) -> Policy {
         Policy {
+            keys: Arc::new(profile::KeyIndex::new(&ir)),
             ir: Arc::new(ir),
             ..self.clone()
         }
@@ -170,7 +174,7 @@ impl Policy {
     /// A profile from JSON text (nested or dotted keys), validated against the facts.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
         Ok(Profile::from_values(profile::values_from_json(
-            &self.ir, json,
+            &self.ir, &self.keys, json,
         )?))
     }
 
@@ -248,7 +252,11 @@ impl Engine {
 
     /// A validated profile from JSON text, with its value classes computed once.
     pub fn profile_from_json(&self, json: &str) -> Result<Profile, ProfileError> {
-        Ok(self.finish(profile::values_from_json(&self.policy.ir, json)?))
+        Ok(self.finish(profile::values_from_json(
+            &self.policy.ir,
+            &self.policy.keys,
+            json,
+        )?))
     }
 
     /// A validated profile from YAML text.
@@ -276,6 +284,13 @@ impl Engine {
         profile::DenseValues::new(&self.policy.ir, self)
     }
 
+    /// A serde seed that reads a JSON array of at most `limit` profiles into their dense
+    /// values in one pass (see [`profile::DenseListSeed`]); evaluate each
+    /// chunk of `policy().ir().facts.len()` values with [`Engine::terminal_of`].
+    pub fn dense_list_seed(&self, limit: usize) -> profile::DenseListSeed<'_> {
+        profile::DenseListSeed::new(&self.policy.ir, &self.policy.keys, limit)
+    }
+
     /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.
     pub fn builder(&self) -> ProfileBuilder<'_> {
         ProfileBuilder::new(&self.policy.ir, self)
@@ -290,6 +305,14 @@ impl Engine {
                 .get(f)
                 .and_then(|v| cls.get(f).and_then(|c| c.of(*v)))
         })
+    }
+
+    /// The decision of a terminal index from [`Engine::terminal_of`]; `None` (or an
+    /// index of no terminal) is the fail-closed deny.
+    pub fn decision_at(&self, terminal: Option<usize>) -> &Decision {
+        terminal
+            .and_then(|t| self.graph.c.decisions.get(t))
+            .unwrap_or(&self.fail_closed)
     }
 
     /// The value classes of dense values, written into `out` (one per fact; 0 for a

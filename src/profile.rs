@@ -747,6 +747,27 @@ impl<'a> DenseValues<'a> {
     }
 }
 
+/// The keys of [`key_levels`], built once per policy for the JSON fast path.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    levels: Vec<Vec<(Box<str>, KeyTarget)>>,
+}
+
+impl KeyIndex {
+    pub(crate) fn new(ir: &Ir) -> KeyIndex {
+        KeyIndex {
+            levels: key_levels(ir)
+                .into_iter()
+                .map(|l| {
+                    l.into_iter()
+                        .map(|(k, t)| (k.into_boxed_str(), t))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The fast path of JSON profiles: validates while deserializing, straight into dense
 /// values, without building a tree or any owned string. It accepts exactly what
 /// [`values_from_node`] accepts; on anything else it gives up (`None`) and the caller
@@ -754,8 +775,9 @@ impl<'a> DenseValues<'a> {
 mod fast {
     use std::fmt;
 
-    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+    use super::{KeyIndex, KeyTarget};
     use crate::check::ir::{Fact, FactType, Ir};
 
     /// Why the fast path gave up (the slow path says what is wrong).
@@ -778,42 +800,40 @@ mod fast {
 
     struct State<'a> {
         ir: &'a Ir,
+        keys: &'a KeyIndex,
         values: Vec<i64>,
         seen: Vec<bool>,
-        name: String,
-        /// Where the next fact's name is looked for first: just after the last one
+        /// Per level, where the next key is looked for first: just after the last one
         /// found, since profiles mostly list facts in the policy's order.
-        next: usize,
+        hints: Vec<usize>,
     }
 
     impl State<'_> {
-        fn fact(&mut self) -> Option<usize> {
-            let name = self.name.as_bytes();
-            let facts = &self.ir.facts;
-            let start = self.next.min(facts.len());
-            let (after, before) = (facts.get(start..)?, facts.get(..start)?);
-            let i = match after.iter().position(|f| f.name.as_bytes() == name) {
-                Some(i) => start + i,
-                None => before.iter().position(|f| f.name.as_bytes() == name)?,
+        /// What `key` names at `level`, if anything.
+        fn find(&mut self, level: usize, key: &str) -> Option<KeyTarget> {
+            let entries = self.keys.levels.get(level)?;
+            let hint = self
+                .hints
+                .get(level)
+                .copied()
+                .unwrap_or(0)
+                .min(entries.len());
+            let (before, after) = entries.split_at(hint);
+            let i = match after.iter().position(|(k, _)| k.as_ref() == key) {
+                Some(i) => hint + i,
+                None => before.iter().position(|(k, _)| k.as_ref() == key)?,
             };
-            self.next = i + 1;
-            Some(i)
-        }
-
-        fn is_group(&self) -> bool {
-            let n = self.name.len();
-            self.ir.facts.iter().any(|f| {
-                f.name.len() > n + 1
-                    && f.name.as_bytes().get(n) == Some(&b'.')
-                    && f.name.starts_with(self.name.as_str())
-            })
+            if let Some(h) = self.hints.get_mut(level) {
+                *h = i + 1;
+            }
+            entries.get(i).map(|(_, t)| *t)
         }
     }
 
-    /// An object of facts whose names start with `state.name[..prefix]`.
+    /// An object of facts at a level of [`key_levels`].
     struct MapSeed<'s, 'a> {
         state: &'s mut State<'a>,
-        prefix: usize,
+        level: usize,
     }
 
     impl<'de> DeserializeSeed<'de> for MapSeed<'_, '_> {
@@ -829,65 +849,59 @@ mod fast {
             f.write_str("an object of facts")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let prefix = self.prefix;
+            let level = self.level;
             let state = self.state;
-            while let Some(()) = map.next_key_seed(KeySeed {
+            while let Some(target) = map.next_key_seed(KeySeed {
                 state: &mut *state,
-                prefix,
+                level,
             })? {
-                if let Some(i) = state.fact() {
-                    let (Some(seen), Some(fact)) = (state.seen.get_mut(i), state.ir.facts.get(i))
-                    else {
-                        return Err(de::Error::custom(GiveUp));
-                    };
-                    if *seen {
-                        return Err(de::Error::custom(GiveUp));
+                match target {
+                    KeyTarget::Fact(i) => {
+                        let (Some(seen), Some(fact)) =
+                            (state.seen.get_mut(i), state.ir.facts.get(i))
+                        else {
+                            return Err(de::Error::custom(GiveUp));
+                        };
+                        if std::mem::replace(seen, true) {
+                            return Err(de::Error::custom(GiveUp)); // given twice
+                        }
+                        let v = map.next_value_seed(ValueSeed { fact })?;
+                        if let Some(slot) = state.values.get_mut(i) {
+                            *slot = v;
+                        }
                     }
-                    *seen = true;
-                    let v = map.next_value_seed(ValueSeed { fact })?;
-                    if let Some(slot) = state.values.get_mut(i) {
-                        *slot = v;
-                    }
-                } else if state.is_group() {
-                    let inner = state.name.len();
-                    map.next_value_seed(MapSeed {
+                    KeyTarget::Group(g) => map.next_value_seed(MapSeed {
                         state: &mut *state,
-                        prefix: inner,
-                    })?;
-                } else {
-                    return Err(de::Error::custom(GiveUp));
+                        level: g,
+                    })?,
                 }
             }
             Ok(())
         }
     }
 
-    /// A key: written after the prefix into `state.name`.
+    /// A key, resolved at its level.
     struct KeySeed<'s, 'a> {
         state: &'s mut State<'a>,
-        prefix: usize,
+        level: usize,
     }
 
     impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        type Value = KeyTarget;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<KeyTarget, D::Error> {
             d.deserialize_str(self)
         }
     }
 
     impl<'de> Visitor<'de> for KeySeed<'_, '_> {
-        type Value = ();
+        type Value = KeyTarget;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a fact name")
         }
-        fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
-            let name = &mut self.state.name;
-            name.truncate(self.prefix);
-            if self.prefix > 0 {
-                name.push('.');
-            }
-            name.push_str(key);
-            Ok(())
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyTarget, E> {
+            self.state
+                .find(self.level, key)
+                .ok_or_else(|| E::custom(GiveUp))
         }
     }
 
@@ -936,39 +950,138 @@ mod fast {
         }
     }
 
+    impl<'a> State<'a> {
+        fn new(ir: &'a Ir, keys: &'a KeyIndex) -> Self {
+            State {
+                ir,
+                keys,
+                values: vec![0; ir.facts.len()],
+                seen: vec![false; ir.facts.len()],
+                hints: vec![0; keys.levels.len()],
+            }
+        }
+
+        /// Ready for the next profile.
+        fn reset(&mut self) {
+            self.values.fill(0);
+            self.seen.fill(false);
+            self.hints.fill(0);
+        }
+
+        /// Defaults filled in for the facts not given; `false` when a fact without a
+        /// default is missing.
+        fn complete(&mut self) -> bool {
+            for ((v, seen), fact) in self.values.iter_mut().zip(&self.seen).zip(&self.ir.facts) {
+                if !*seen {
+                    match fact.default {
+                        Some(d) => *v = d,
+                        None => return false,
+                    }
+                }
+            }
+            true
+        }
+    }
+
     /// Dense values of a valid JSON profile, or `None` when the slow path must judge.
-    pub(crate) fn values(ir: &Ir, text: &str) -> Option<Vec<i64>> {
-        let mut state = State {
-            ir,
-            values: vec![0; ir.facts.len()],
-            seen: vec![false; ir.facts.len()],
-            name: String::with_capacity(64),
-            next: 0,
-        };
+    pub(crate) fn values(ir: &Ir, keys: &KeyIndex, text: &str) -> Option<Vec<i64>> {
+        let mut state = State::new(ir, keys);
         let mut de = serde_json::Deserializer::from_str(text);
         MapSeed {
             state: &mut state,
-            prefix: 0,
+            level: 0,
         }
         .deserialize(&mut de)
         .ok()?;
         de.end().ok()?;
-        let State {
-            mut values, seen, ..
-        } = state;
-        for ((v, seen), fact) in values.iter_mut().zip(&seen).zip(&ir.facts) {
-            if !*seen {
-                *v = fact.default?;
+        state.complete().then_some(state.values)
+    }
+
+    /// A JSON array of valid profiles, read into their dense values one after another;
+    /// an error (without words) on anything else, or on more than `limit` profiles.
+    pub(crate) struct ListSeed<'a> {
+        pub(crate) ir: &'a Ir,
+        pub(crate) keys: &'a KeyIndex,
+        pub(crate) limit: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+        type Value = Vec<i64>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ListSeed<'_> {
+        type Value = Vec<i64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of profiles")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
+            let mut state = State::new(self.ir, self.keys);
+            let width = self.ir.facts.len();
+            let mut out = Vec::with_capacity(width.saturating_mul(self.limit.min(1024)));
+            let mut n = 0usize;
+            loop {
+                state.reset();
+                let item = MapSeed {
+                    state: &mut state,
+                    level: 0,
+                };
+                if seq.next_element_seed(item)?.is_none() {
+                    return Ok(out);
+                }
+                n += 1;
+                if n > self.limit || !state.complete() {
+                    return Err(de::Error::custom(GiveUp));
+                }
+                out.extend_from_slice(&state.values);
             }
         }
-        Some(values)
+    }
+}
+
+/// Reads a JSON array of profiles straight into their dense values — one value per fact,
+/// profile after profile — validating as [`crate::Engine::profile_from_json`] does, for
+/// servers whose request bodies hold a list of profiles. Wordless and strict: any item
+/// that is not a valid profile, or more than the limit of items, is a bare error, and
+/// the caller reads the items one by one with [`crate::Engine::profile_from_json`] for
+/// the messages. Made by [`crate::Engine::dense_list_seed`].
+#[derive(Debug, Clone, Copy)]
+pub struct DenseListSeed<'a> {
+    ir: &'a Ir,
+    keys: &'a KeyIndex,
+    limit: usize,
+}
+
+impl<'a> DenseListSeed<'a> {
+    pub(crate) fn new(ir: &'a Ir, keys: &'a KeyIndex, limit: usize) -> Self {
+        DenseListSeed { ir, keys, limit }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for DenseListSeed<'_> {
+    type Value = Vec<i64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+        de::DeserializeSeed::deserialize(
+            fast::ListSeed {
+                ir: self.ir,
+                keys: self.keys,
+                limit: self.limit,
+            },
+            d,
+        )
     }
 }
 
 /// Dense values of a JSON profile: the fast path, and the slow one (which words every
 /// problem) when the fast one gives up.
-pub(crate) fn values_from_json(ir: &Ir, text: &str) -> Result<Vec<i64>, ProfileError> {
-    if let Some(v) = fast::values(ir, text) {
+pub(crate) fn values_from_json(
+    ir: &Ir,
+    keys: &KeyIndex,
+    text: &str,
+) -> Result<Vec<i64>, ProfileError> {
+    if let Some(v) = fast::values(ir, keys, text) {
         return Ok(v);
     }
     let node = parse_json(text)?;

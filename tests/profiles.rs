@@ -243,3 +243,158 @@ fn several_problems_render_as_one_list() {
     );
     insta::assert_snapshot!(e.to_string());
 }
+
+mod fast_path {
+    //! The JSON fast path (keys resolved level by level while deserializing) accepts
+    //! exactly what the document path accepts, with the same values; the list reader of
+    //! batches agrees with reading the items one by one.
+    use proptest::prelude::*;
+    use regain::profile::Document;
+    use regain::{Engine, Policy};
+    use serde::de::DeserializeSeed;
+
+    const DEEP: &str =
+        "policy p facts { a.b.c: bool a.b.d: int 0..3 a.e: x | y f: bool = true g: int -2..2 } \
+                        methods { m: knowledge requires a.b.c } path x { steps m grants g }";
+
+    /// A random JSON object: keys valid at some level, dotted, unknown or repeated;
+    /// values of every type, nested objects.
+    fn doc() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "a", "b", "c", "d", "e", "f", "g", "h", "a.b", "b.c", "b.d", "a.b.c", "a.b.d", "a.e",
+        ]);
+        let leaf = prop::sample::select(vec![
+            "true", "false", "0", "2", "3", "4", "-2", "-3", "2.0", "\"x\"", "\"y\"", "\"z\"",
+            "null", "{}", "[]",
+        ])
+        .prop_map(str::to_string);
+        let value = leaf.prop_recursive(3, 24, 6, move |inner| {
+            prop::collection::vec((key.clone(), inner), 0..6).prop_map(|kvs| {
+                let body: Vec<String> = kvs.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                format!("{{{}}}", body.join(", "))
+            })
+        });
+        let random = value.prop_filter("an object", |v| v.starts_with('{'));
+        prop_oneof![
+            valid_doc(),
+            (valid_doc(), key_value()).prop_map(|(d, kv)| format!("{{{kv}, {}", &d[1..])),
+            random,
+        ]
+    }
+
+    /// One random entry for an object.
+    fn key_value() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["a", "f", "g", "h", "a.b", "a.b.c", "a.e", "b.d"]),
+            prop::sample::select(vec!["true", "1", "\"x\"", "{}", "{\"c\": true}", "null"]),
+        )
+            .prop_map(|(k, v)| format!("\"{k}\": {v}"))
+    }
+
+    /// A valid document: each fact written nested, dotted or half-way, in any order.
+    fn valid_doc() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            0..=3i64,
+            prop::sample::select(vec!["x", "y"]),
+            prop::option::of(any::<bool>()),
+            -2..=2i64,
+            prop::collection::vec(0..3usize, 3),
+            any::<bool>(),
+        )
+            .prop_map(|(c, d, e, f, g, forms, reverse)| {
+                let facts = [
+                    (vec!["a", "b", "c"], c.to_string()),
+                    (vec!["a", "b", "d"], d.to_string()),
+                    (vec!["a", "e"], format!("\"{e}\"")),
+                ];
+                // Entries of the top level and of the `a` and `a.b` objects.
+                let (mut top, mut a, mut ab) = (Vec::new(), Vec::new(), Vec::new());
+                for ((path, v), form) in facts.iter().zip(&forms) {
+                    match (form, path.len()) {
+                        (0, _) => top.push(format!("\"{}\": {v}", path.join("."))),
+                        (1, _) | (2, 2) => a.push(format!("\"{}\": {v}", path[1..].join("."))),
+                        _ => ab.push(format!("\"{}\": {v}", path[2])),
+                    }
+                }
+                if !ab.is_empty() {
+                    a.push(format!("\"b\": {{{}}}", ab.join(", ")));
+                }
+                if !a.is_empty() {
+                    top.push(format!("\"a\": {{{}}}", a.join(", ")));
+                }
+                if let Some(f) = f {
+                    top.push(format!("\"f\": {f}"));
+                }
+                top.push(format!("\"g\": {g}"));
+                if reverse {
+                    top.reverse();
+                }
+                format!("{{{}}}", top.join(", "))
+            })
+    }
+
+    fn engine() -> Engine {
+        Engine::new(&Policy::parse(DEEP).unwrap()).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn json_fast_path_agrees_with_documents(text in doc()) {
+            let e = engine();
+            let fast = e.profile_from_json(&text);
+            let slow = Document::from_json(&text).map_err(|_| ()).and_then(|d| e.profile_from_document(&d).map_err(|_| ()));
+            match (&fast, &slow) {
+                (Ok(f), Ok(s)) => prop_assert_eq!(f.values(), s.values(), "{}", text),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{}: json {:?} document {:?}", text, fast.is_ok(), slow.is_ok()),
+            }
+        }
+
+        #[test]
+        fn the_list_reader_agrees_with_items_one_by_one(items in prop::collection::vec(doc(), 0..6)) {
+            let e = engine();
+            let text = format!("[{}]", items.join(", "));
+            let read = e.dense_list_seed(4).deserialize(&mut serde_json::Deserializer::from_str(&text));
+            let one_by_one: Result<Vec<i64>, ()> = items
+                .iter()
+                .map(|t| e.profile_from_json(t).map(|p| p.values().to_vec()).map_err(|_| ()))
+                .collect::<Result<Vec<_>, ()>>()
+                .map(|v| v.concat());
+            match read {
+                // Whatever the list reader accepts is exactly the items' values.
+                Ok(v) => {
+                    prop_assert!(items.len() <= 4, "over the limit: {}", text);
+                    prop_assert_eq!(Ok(v), one_by_one, "{}", text);
+                }
+                // It refuses only a list with a bad item or over the limit (the caller
+                // then reads the items one by one for the messages).
+                Err(_) => prop_assert!(one_by_one.is_err() || items.len() > 4, "{}", text),
+            }
+        }
+    }
+
+    #[test]
+    fn the_list_reader_reads_a_batch() {
+        let e = engine();
+        let text = r#"[{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": -2},
+                       {"a.b.c": false, "a.b.d": 0, "a.e": "x", "f": false, "g": 2}]"#;
+        let v = e
+            .dense_list_seed(10)
+            .deserialize(&mut serde_json::Deserializer::from_str(text))
+            .unwrap();
+        assert_eq!(v, [1, 2, 1, 1, -2, 0, 0, 0, 0, 2]);
+        let empty = e
+            .dense_list_seed(10)
+            .deserialize(&mut serde_json::Deserializer::from_str("[]"))
+            .unwrap();
+        assert!(empty.is_empty());
+        let bad = r#"[{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": -2}, {"g": 0}]"#;
+        assert!(e
+            .dense_list_seed(10)
+            .deserialize(&mut serde_json::Deserializer::from_str(bad))
+            .is_err());
+    }
+}

@@ -283,6 +283,16 @@ fn decisions_equal_regain_eval_on_the_shipped_suites() {
         );
         assert_eq!(one["result"], cli_explain);
         assert!(one["result"]["explain"].is_object());
+        // The same explanation in a batch of valid profiles (read in one pass).
+        let (status, batch) = srv.post_json(
+            &format!("{}?explain=true&metrics=true", decide_path(&name)),
+            &json!({ "profiles": [p, p] }),
+        );
+        assert_eq!(status, 200, "{batch}");
+        for r in batch["results"].as_array().unwrap() {
+            assert_eq!(r["result"], cli_explain);
+        }
+        assert!(batch["metrics"]["timer_eval_ns"].is_u64(), "{batch}");
     }
 }
 

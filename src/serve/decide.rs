@@ -75,26 +75,10 @@ struct ItemError<'a> {
     fact: Option<&'a str>,
 }
 
+/// A batch item that is not a valid profile.
 #[derive(Serialize)]
-#[serde(untagged)]
-enum Item<'a> {
-    Decided {
-        decision_id: Uuid,
-        result: Result_<'a>,
-    },
-    Failed {
-        error: ItemError<'a>,
-    },
-}
-
-#[derive(Serialize)]
-struct Batch<'a> {
-    batch_id: Uuid,
-    policy: &'a str,
-    revision: &'a str,
-    results: Vec<Item<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metrics: Option<Timers>,
+struct Failed<'a> {
+    error: ItemError<'a>,
 }
 
 fn flags(q: Result<Query<Flags>, QueryRejection>) -> Result<Flags, ApiError> {
@@ -156,10 +140,20 @@ async fn decide_inner(
     let loaded = find(app, &name)?;
     let bytes = api::read_body(body, app.max_body).await?;
     let parse_start = Instant::now();
+    // The common case, a batch of valid profiles, is read in one pass; anything else
+    // (one profile, a bad item, a malformed body) by the path that words each problem.
+    let width = loaded.engine.policy().ir().facts.len();
+    if width > 0 {
+        if let Some(values) = fast_batch(&loaded.engine, &bytes) {
+            let items: Vec<Result<&[i64], &crate::ProfileError>> =
+                values.chunks_exact(width).map(Ok).collect();
+            return batch(app, &loaded, &items, &flags, start, parse_start);
+        }
+    }
     let parsed: DecideBody = api::parse(&bytes)?;
     match (parsed.profile, parsed.profiles) {
         (Some(p), None) => one(app, &loaded, p, &flags, start, parse_start),
-        (None, Some(ps)) => batch(app, &loaded, &ps, &flags, start, parse_start),
+        (None, Some(ps)) => batch_each(app, &loaded, &ps, &flags, start, parse_start),
         (Some(_), Some(_)) => Err(ApiError::bad_request(
             "give either `profile` or `profiles`, not both",
         )),
@@ -235,7 +229,49 @@ fn one(
     ))
 }
 
-fn batch(
+/// `{"profiles": [...]}` read in one pass straight into dense values, `width` per
+/// profile; `None` for any other body, or when an item is not a valid profile (the
+/// item-by-item path then answers each item, with the errors in place).
+fn fast_batch(engine: &crate::Engine, bytes: &[u8]) -> Option<Vec<i64>> {
+    use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, Visitor};
+    struct Body<'e>(crate::profile::DenseListSeed<'e>);
+    impl<'de> DeserializeSeed<'de> for Body<'_> {
+        type Value = Vec<i64>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Body<'_> {
+        type Value = Vec<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("{\"profiles\": [...]}")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<i64>, A::Error> {
+            if map.next_key::<&str>()? != Some("profiles") {
+                return Err(A::Error::custom("not a batch"));
+            }
+            let values = map.next_value_seed(self.0)?;
+            if map.next_key::<&str>()?.is_some() {
+                return Err(A::Error::custom("more than `profiles`"));
+            }
+            Ok(values)
+        }
+    }
+    // Checking the text once is cheaper than checking each string as it is read.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let values = Body(engine.dense_list_seed(MAX_BATCH))
+        .deserialize(&mut de)
+        .ok()?;
+    de.end().ok()?;
+    Some(values)
+}
+
+/// A batch: the profiles' dense values, or the error of each one that is not valid.
+type Items<'a> = [Result<&'a [i64], &'a crate::ProfileError>];
+
+/// A batch judged item by item: each bad item is answered in place.
+fn batch_each(
     app: &App,
     loaded: &Arc<Loaded>,
     raws: &[&RawValue],
@@ -249,19 +285,34 @@ fn batch(
             raws.len()
         )));
     }
-    let engine = &loaded.engine;
     let profiles: Vec<Result<Profile, crate::ProfileError>> = raws
         .iter()
-        .map(|r| engine.profile_from_json(r.get()))
+        .map(|r| loaded.engine.profile_from_json(r.get()))
         .collect();
+    let items: Vec<Result<&[i64], &crate::ProfileError>> = profiles
+        .iter()
+        .map(|p| p.as_ref().map(Profile::values))
+        .collect();
+    batch(app, loaded, &items, flags, start, parse_start)
+}
+
+fn batch(
+    app: &App,
+    loaded: &Arc<Loaded>,
+    items: &Items,
+    flags: &Flags,
+    start: Instant,
+    parse_start: Instant,
+) -> Result<Response, ApiError> {
+    let engine = &loaded.engine;
     let eval_start = Instant::now();
     let mut counts = [0u64; 3];
-    let decisions: Vec<Option<&crate::Decision>> = profiles
+    let terminals: Vec<Option<usize>> = items
         .iter()
-        .map(|p| {
-            p.as_ref().ok().map(|p| {
-                let d = engine.evaluate(p);
-                let k = match d.kind() {
+        .map(|p| match p {
+            Ok(v) => {
+                let t = engine.terminal_of(v);
+                let k = match engine.decision_at(t).kind() {
                     crate::DecisionKind::Allow => 0,
                     crate::DecisionKind::Deny => 1,
                     crate::DecisionKind::Lockout => 2,
@@ -269,8 +320,9 @@ fn batch(
                 if let Some(c) = counts.get_mut(k) {
                     *c += 1;
                 }
-                d
-            })
+                t
+            }
+            Err(_) => None,
         })
         .collect();
     let eval_ns = eval_start.elapsed();
@@ -292,49 +344,79 @@ fn batch(
     let now = SystemTime::now();
     let ms = super::ids::millis(now);
     let batch_id = super::ids::v7(ms);
-    let explanations: Vec<Option<crate::explain::Explanation>> = profiles
+    let explanations: Vec<Option<crate::explain::Explanation>> = items
         .iter()
         .map(|p| match (flags.explain, p) {
-            (true, Ok(p)) => Some(crate::explain::explain(engine.policy(), p.values())),
+            (true, Ok(v)) => Some(crate::explain::explain(engine.policy(), v)),
             _ => None,
         })
         .collect();
+    // The answer is written straight into one buffer, sized once: the rendered results
+    // are copied as they are, only ids and errors are formatted.
+    let per_item = 64
+        + loaded.rendered(None).get().len().max(
+            terminals
+                .iter()
+                .flatten()
+                .next()
+                .map_or(0, |t| loaded.rendered(Some(*t)).get().len()),
+        );
+    let mut out = Vec::with_capacity(items.len() * per_item + 256);
+    out.extend_from_slice(b"{\"batch_id\":");
+    push_uuid(&mut out, batch_id);
+    out.extend_from_slice(b",\"policy\":");
+    write_json(&mut out, &loaded.name)?;
+    out.extend_from_slice(b",\"revision\":");
+    write_json(&mut out, &loaded.revision)?;
+    out.extend_from_slice(b",\"results\":[");
     let mut entries = Vec::new();
-    let mut results = Vec::with_capacity(raws.len());
-    for ((p, d), e) in profiles.iter().zip(&decisions).zip(&explanations) {
-        match (p, d) {
-            (Ok(p), Some(d)) => {
+    for (i, ((p, terminal), e)) in items.iter().zip(&terminals).zip(&explanations).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match p {
+            Ok(v) => {
+                let terminal = *terminal;
                 let id = super::ids::v7(ms);
-                let terminal = loaded.terminal(d);
                 if app.log.is_some() {
                     entries.push(Entry {
                         decision_id: id,
                         terminal,
-                        fields: logged_fields(loaded, p),
+                        fields: loaded
+                            .log_fields
+                            .iter()
+                            .filter_map(|i| v.get(*i).copied())
+                            .collect(),
                     });
                 }
-                let result = match e {
-                    Some(e) => Result_::Explained(EvalView {
-                        decision: d,
-                        explain: Some(e),
-                    }),
-                    None => Result_::Rendered(loaded.rendered(terminal)),
-                };
-                results.push(Item::Decided {
-                    decision_id: id,
-                    result,
-                });
+                out.extend_from_slice(b"{\"decision_id\":");
+                push_uuid(&mut out, id);
+                out.extend_from_slice(b",\"result\":");
+                match e {
+                    Some(e) => write_json(
+                        &mut out,
+                        &EvalView {
+                            decision: engine.decision_at(terminal),
+                            explain: Some(e),
+                        },
+                    )?,
+                    None => out.extend_from_slice(loaded.rendered(terminal).get().as_bytes()),
+                }
+                out.push(b'}');
             }
-            (Err(e), _) => results.push(Item::Failed {
-                error: ItemError {
-                    code: "invalid_profile",
-                    message: &e.message,
-                    fact: e.fact.as_deref(),
+            Err(e) => write_json(
+                &mut out,
+                &Failed {
+                    error: ItemError {
+                        code: "invalid_profile",
+                        message: &e.message,
+                        fact: e.fact.as_deref(),
+                    },
                 },
-            }),
-            (Ok(_), None) => {}
+            )?,
         }
     }
+    out.push(b']');
     if let Some(log) = &app.log {
         if !entries.is_empty() {
             log.send(Message {
@@ -345,31 +427,38 @@ fn batch(
             });
         }
     }
-    let metrics = flags.metrics.then(|| Timers {
-        timer_parse_ns: eval_start.duration_since(parse_start).as_nanos(),
-        timer_eval_ns: eval_ns.as_nanos(),
-        timer_handler_ns: start.elapsed().as_nanos(),
-    });
-    // The answer's size is known closely: reserve it once instead of growing by copies.
-    let per_item = 64
-        + loaded.rendered(None).get().len().max(
-            decisions
-                .iter()
-                .flatten()
-                .next()
-                .map_or(0, |d| loaded.rendered(loaded.terminal(d)).get().len()),
-        );
-    Ok(api::json_response_sized(
-        StatusCode::OK,
-        raws.len() * per_item + 256,
-        &Batch {
-            batch_id,
-            policy: &loaded.name,
-            revision: &loaded.revision,
-            results,
-            metrics,
-        },
-    ))
+    if flags.metrics {
+        out.extend_from_slice(b",\"metrics\":");
+        write_json(
+            &mut out,
+            &Timers {
+                timer_parse_ns: eval_start.duration_since(parse_start).as_nanos(),
+                timer_eval_ns: eval_ns.as_nanos(),
+                timer_handler_ns: start.elapsed().as_nanos(),
+            },
+        )?;
+    }
+    out.push(b'}');
+    Ok(api::json_bytes(StatusCode::OK, out))
+}
+
+/// A UUID as a JSON string.
+fn push_uuid(out: &mut Vec<u8>, id: Uuid) {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    out.push(b'"');
+    out.extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
+    out.push(b'"');
+}
+
+/// A value's JSON appended to `out`.
+fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ApiError> {
+    serde_json::to_writer(out, value).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("cannot write JSON: {e}"),
+        )
+    })
 }
 
 /// `GET /v1/policies`.
