@@ -1,6 +1,6 @@
 //! Decisions: what the policy says for one profile.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -181,7 +181,7 @@ impl Decision {
         paths_when: impl Iterator<Item = usize>,
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
-        Selection::new(ir, denies, paths_when, usable).decision(ir, &mut HashMap::new())
+        Selection::new(ir, denies, paths_when, usable).decision(ir, &mut HashMap::default())
     }
 }
 

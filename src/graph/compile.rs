@@ -683,6 +683,45 @@ impl<T: Word> SliceMap<T> {
     }
 }
 
+/// The key of the decision of a terminal state, written into `out` without building the
+/// [`Selection`]: the same words as [`Selection::key`] (checked in debug builds).
+fn terminal_key(ir: &Ir, state: &[(u32, u32)], nd: u32, np: u32, out: &mut Vec<u32>) {
+    const SEP: u32 = u32::MAX;
+    out.clear();
+    let holds = |i: u32| state.binary_search_by_key(&i, |(k, _)| *k).is_ok();
+    out.extend(state.iter().map(|(i, _)| *i).take_while(|i| *i < nd));
+    out.push(SEP);
+    if out.len() > 1 {
+        return; // denied: no offers
+    }
+    'paths: for i in state
+        .iter()
+        .map(|(i, _)| *i)
+        .filter(|i| *i >= nd && *i < nd + np)
+    {
+        let Some(p) = ir.paths.get((i - nd) as usize) else {
+            continue;
+        };
+        let start = out.len();
+        out.push(i - nd);
+        for step in &p.steps {
+            let mut usable = 0;
+            for m in step.methods() {
+                if holds(nd + np + m.0) {
+                    out.push(m.0);
+                    usable += 1;
+                }
+            }
+            if usable < step.needed() {
+                out.truncate(start);
+                continue 'paths;
+            }
+            out.push(SEP - 1);
+        }
+        out.push(SEP);
+    }
+}
+
 /// The structure of one path for [`Product::normalize`]: per step, how many methods it
 /// needs and the condition indices of its methods.
 struct PathShape {
@@ -701,7 +740,13 @@ struct Product<'a> {
     nodes: Vec<FlatNode>,
     kids: Vec<u32>,
     unique: SliceMap<u32>,
-    memo: SliceMap<(u32, u32)>,
+    /// States by their packed key ([`Product::pack`]).
+    memo: SliceMap<u32>,
+    /// How a state's (condition, sub-diagram) pairs are packed into memo keys: one word
+    /// `condition << shift | node` when both fit in 32 bits, else two words.
+    shift: Option<u32>,
+    /// The key of the state being looked up or stored.
+    key: Vec<u32>,
     /// Reused buffers for child states and children lists.
     state_pool: Vec<Vec<(u32, u32)>>,
     kid_pool: Vec<Vec<u32>>,
@@ -711,7 +756,7 @@ struct Product<'a> {
     wanted: Vec<bool>,
     decisions: Vec<Decision>,
     decision_ids: SliceMap<u32>,
-    offers: std::collections::HashMap<Vec<u32>, std::sync::Arc<crate::decision::Offer>>,
+    offers: HashMap<Vec<u32>, std::sync::Arc<crate::decision::Offer>>,
     used: usize,
     limit: usize,
 }
@@ -744,6 +789,12 @@ impl<'a> Product<'a> {
             kids: Vec::new(),
             unique: SliceMap::new(),
             memo: SliceMap::new(),
+            shift: {
+                let bits = |n: usize| usize::BITS - n.leading_zeros();
+                let (node_bits, cond_bits) = (bits(bdd.nodes.len()), bits(total));
+                (node_bits + cond_bits <= 32).then_some(node_bits)
+            },
+            key: Vec::new(),
             state_pool: Vec::new(),
             kid_pool: Vec::new(),
             present: vec![false; total],
@@ -818,9 +869,19 @@ impl<'a> Product<'a> {
         }
     }
 
+    /// The memo key of `state`, in `self.key`.
+    fn pack(&mut self, state: &[(u32, u32)]) {
+        self.key.clear();
+        match self.shift {
+            Some(shift) => self.key.extend(state.iter().map(|(i, n)| (i << shift) | n)),
+            None => self.key.extend(state.iter().flat_map(|(i, n)| [*i, *n])),
+        }
+    }
+
     fn build(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
-        let hash = hash_words(state);
-        if let Some(r) = self.memo.get(hash, state) {
+        self.pack(state);
+        let hash = hash_words(&self.key);
+        if let Some(r) = self.memo.get(hash, &self.key) {
             return Ok(r);
         }
         let top = state
@@ -880,7 +941,8 @@ impl<'a> Product<'a> {
             r
         };
         self.bump()?;
-        self.memo.insert(hash, state, r, self.limit)?;
+        self.pack(state);
+        self.memo.insert(hash, &self.key, r, self.limit)?;
         Ok(r)
     }
 
@@ -897,24 +959,32 @@ impl<'a> Product<'a> {
     fn terminal(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
         let (nd, np) = (self.nd as usize, self.np as usize);
         let holds = |i: usize| state.binary_search_by_key(&(i as u32), |(k, _)| *k).is_ok();
-        let denies = state
-            .iter()
-            .map(|(i, _)| *i as usize)
-            .take_while(|i| *i < nd);
-        let paths = state
-            .iter()
-            .map(|(i, _)| *i as usize)
-            .filter(|i| *i >= nd && *i < nd + np)
-            .map(|i| i - nd);
-        let sel = Selection::new(self.ir, denies, paths, |m| holds(nd + np + m));
-        let key = sel.key();
+        let mut key = std::mem::take(&mut self.key);
+        terminal_key(self.ir, state, self.nd, self.np, &mut key);
         let hash = hash_words(&key);
-        if let Some(id) = self.decision_ids.get(hash, &key) {
-            return Ok(id | TERMINAL);
-        }
-        let id = index_u32(self.decisions.len(), self.limit)?;
-        self.decisions.push(sel.decision(self.ir, &mut self.offers));
-        self.decision_ids.insert(hash, &key, id, self.limit)?;
-        Ok(id | TERMINAL)
+        let found = self.decision_ids.get(hash, &key);
+        let r = match found {
+            Some(id) => Ok(id | TERMINAL),
+            None => {
+                let denies = state
+                    .iter()
+                    .map(|(i, _)| *i as usize)
+                    .take_while(|i| *i < nd);
+                let paths = state
+                    .iter()
+                    .map(|(i, _)| *i as usize)
+                    .filter(|i| *i >= nd && *i < nd + np)
+                    .map(|i| i - nd);
+                let sel = Selection::new(self.ir, denies, paths, |m| holds(nd + np + m));
+                debug_assert_eq!(key, sel.key(), "the terminal key is the selection's");
+                index_u32(self.decisions.len(), self.limit).and_then(|id| {
+                    self.decisions.push(sel.decision(self.ir, &mut self.offers));
+                    self.decision_ids.insert(hash, &key, id, self.limit)?;
+                    Ok(id | TERMINAL)
+                })
+            }
+        };
+        self.key = key;
+        r
     }
 }
