@@ -147,25 +147,48 @@ fn render(m: &Message, buf: &mut Vec<u8>) {
     }
 }
 
+/// While decisions keep coming, how long the writer sleeps between two writes.
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Write what is queued. Idle, the writer waits on the queue; once a message wakes it,
+/// it drains the queue every [`BUSY_PAUSE`] until a pause finds nothing new. A writer
+/// blocked on the queue would be woken by every decision — a system call and a context
+/// switch per decision on the request path — where a sleeping one costs senders
+/// nothing.
 fn write_loop(rx: Receiver<Message>, mut out: Box<dyn Write + Send>) {
     let mut buf = Vec::with_capacity(1 << 16);
-    while let Ok(m) = rx.recv() {
-        render(&m, &mut buf);
-        // Take whatever else is queued, then write it in one go.
-        loop {
-            if buf.len() > 1 << 20 {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(m) => render(&m, &mut buf),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
-        if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
+    let mut write = |buf: &mut Vec<u8>| {
+        if !buf.is_empty() && out.write_all(buf).and_then(|()| out.flush()).is_err() {
             // The log cannot be written (disk full, closed pipe): keep draining so
             // decisions never wait on it.
         }
         buf.clear();
+    };
+    while let Ok(m) = rx.recv() {
+        render(&m, &mut buf);
+        loop {
+            // Take whatever else is queued, then write it in one go.
+            let mut open = true;
+            while buf.len() <= 1 << 20 {
+                match rx.try_recv() {
+                    Ok(m) => render(&m, &mut buf),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            write(&mut buf);
+            if !open {
+                return;
+            }
+            std::thread::sleep(BUSY_PAUSE);
+            match rx.try_recv() {
+                Ok(m) => render(&m, &mut buf),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
     }
-    let _ = out.flush();
 }
