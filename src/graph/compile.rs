@@ -792,7 +792,7 @@ impl<'a> Product<'a> {
             shift: {
                 let bits = |n: usize| usize::BITS - n.leading_zeros();
                 let (node_bits, cond_bits) = (bits(bdd.nodes.len()), bits(total));
-                (node_bits + cond_bits <= 32).then_some(node_bits)
+                (node_bits + cond_bits <= 32 && !wide_keys()).then_some(node_bits)
             },
             key: Vec::new(),
             state_pool: Vec::new(),
@@ -986,5 +986,49 @@ impl<'a> Product<'a> {
         };
         self.key = key;
         r
+    }
+}
+
+/// Whether tests asked for two-word memo keys.
+#[cfg(test)]
+fn wide_keys() -> bool {
+    tests::wide_keys()
+}
+
+#[cfg(not(test))]
+#[inline]
+fn wide_keys() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Memo keys of two words per pair, as for graphs too large to pack them.
+    static WIDE: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn wide_keys() -> bool {
+        WIDE.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn packed_and_wide_memo_keys_build_the_same_graph() {
+        let src =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/bank.regain"))
+                .unwrap();
+        let policy = crate::Policy::parse(&src).unwrap();
+        let packed = super::compile(policy.ir(), super::CompileOptions::default()).unwrap();
+        // Other tests compiling meanwhile take the wide keys too, which is harmless:
+        // both ways must build the same graph.
+        WIDE.store(true, Ordering::Relaxed);
+        let wide = super::compile(policy.ir(), super::CompileOptions::default());
+        WIDE.store(false, Ordering::Relaxed);
+        let wide = wide.unwrap();
+        assert!(packed.nodes.len() > 1000);
+        assert_eq!(packed.nodes, wide.nodes);
+        assert_eq!(packed.kids, wide.kids);
+        assert_eq!(packed.root, wide.root);
+        assert_eq!(packed.decisions, wide.decisions);
     }
 }
