@@ -285,8 +285,8 @@ impl Engine {
     }
 
     /// A serde seed that reads a JSON array of at most `limit` profiles into their dense
-    /// values in one pass (see [`profile::DenseListSeed`]); evaluate each
-    /// chunk of `policy().ir().facts.len()` values with [`Engine::terminal_of`].
+    /// values in one pass (see [`profile::DenseListSeed`]); evaluate each of
+    /// [`profile::DenseList::profiles`] with [`Engine::terminal_of`].
     pub fn dense_list_seed(&self, limit: usize) -> profile::DenseListSeed<'_> {
         profile::DenseListSeed::new(&self.policy.ir, &self.policy.keys, limit)
     }

@@ -777,7 +777,7 @@ mod fast {
 
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-    use super::{KeyIndex, KeyTarget};
+    use super::{DenseList, KeyIndex, KeyTarget};
     use crate::check::ir::{Fact, FactType, Ir};
 
     /// Why the fast path gave up (the slow path says what is wrong).
@@ -1006,21 +1006,21 @@ mod fast {
     }
 
     impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
-        type Value = Vec<i64>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+        type Value = DenseList;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DenseList, D::Error> {
             d.deserialize_seq(self)
         }
     }
 
     impl<'de> Visitor<'de> for ListSeed<'_> {
-        type Value = Vec<i64>;
+        type Value = DenseList;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a list of profiles")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DenseList, A::Error> {
             let mut state = State::new(self.ir, self.keys);
             let width = self.ir.facts.len();
-            let mut out = Vec::with_capacity(width.saturating_mul(self.limit.min(1024)));
+            let mut out = Vec::with_capacity(width.saturating_mul(self.limit.min(16)));
             let mut n = 0usize;
             loop {
                 state.reset();
@@ -1029,7 +1029,11 @@ mod fast {
                     level: 0,
                 };
                 if seq.next_element_seed(item)?.is_none() {
-                    return Ok(out);
+                    return Ok(DenseList {
+                        count: n,
+                        width,
+                        values: out,
+                    });
                 }
                 n += 1;
                 if n > self.limit || !state.complete() {
@@ -1041,8 +1045,8 @@ mod fast {
     }
 }
 
-/// Reads a JSON array of profiles straight into their dense values — one value per fact,
-/// profile after profile — validating as [`crate::Engine::profile_from_json`] does, for
+/// Reads a JSON array of profiles straight into their dense values ([`DenseList`]: one
+/// value per fact, profile after profile), validating as [`crate::Engine::profile_from_json`] does, for
 /// servers whose request bodies hold a list of profiles. Wordless and strict: any item
 /// that is not a valid profile, or more than the limit of items, is a bare error, and
 /// the caller reads the items one by one with [`crate::Engine::profile_from_json`] for
@@ -1060,9 +1064,45 @@ impl<'a> DenseListSeed<'a> {
     }
 }
 
+/// Profiles read by [`DenseListSeed`]: their dense values, one profile after another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DenseList {
+    count: usize,
+    width: usize,
+    values: Vec<i64>,
+}
+
+impl DenseList {
+    /// How many profiles.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each profile's values (one per fact, in fact order), in input order; for
+    /// [`crate::Engine::terminal_of`]. A policy without facts gives `len()` empty slices.
+    pub fn profiles(&self) -> impl Iterator<Item = &[i64]> + '_ {
+        let width = self.width;
+        (0..self.count).map(move |i| {
+            self.values
+                .get(i * width..(i + 1) * width)
+                .unwrap_or_default()
+        })
+    }
+
+    /// All values, `len() × facts` of them.
+    pub fn values(&self) -> &[i64] {
+        &self.values
+    }
+}
+
 impl<'de> de::DeserializeSeed<'de> for DenseListSeed<'_> {
-    type Value = Vec<i64>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+    type Value = DenseList;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DenseList, D::Error> {
         de::DeserializeSeed::deserialize(
             fast::ListSeed {
                 ir: self.ir,

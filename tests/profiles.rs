@@ -365,9 +365,11 @@ mod fast_path {
                 .map(|v| v.concat());
             match read {
                 // Whatever the list reader accepts is exactly the items' values.
-                Ok(v) => {
+                Ok(list) => {
                     prop_assert!(items.len() <= 4, "over the limit: {}", text);
-                    prop_assert_eq!(Ok(v), one_by_one, "{}", text);
+                    prop_assert_eq!(list.len(), items.len());
+                    prop_assert_eq!(list.profiles().count(), items.len());
+                    prop_assert_eq!(Ok(list.values().to_vec()), one_by_one, "{}", text);
                 }
                 // It refuses only a list with a bad item or over the limit (the caller
                 // then reads the items one by one for the messages).
@@ -385,12 +387,26 @@ mod fast_path {
             .dense_list_seed(10)
             .deserialize(&mut serde_json::Deserializer::from_str(text))
             .unwrap();
-        assert_eq!(v, [1, 2, 1, 1, -2, 0, 0, 0, 0, 2]);
+        assert_eq!(v.values(), [1, 2, 1, 1, -2, 0, 0, 0, 0, 2]);
+        let each: Vec<&[i64]> = v.profiles().collect();
+        assert_eq!(each, [&[1, 2, 1, 1, -2][..], &[0, 0, 0, 0, 2][..]]);
         let empty = e
             .dense_list_seed(10)
             .deserialize(&mut serde_json::Deserializer::from_str("[]"))
             .unwrap();
         assert!(empty.is_empty());
+        // A policy without facts: profiles are counted all the same.
+        let none = Engine::new(
+            &Policy::parse("policy q methods { m: knowledge } path x { steps m grants g }")
+                .unwrap(),
+        )
+        .unwrap();
+        let three = none
+            .dense_list_seed(10)
+            .deserialize(&mut serde_json::Deserializer::from_str("[{}, {}, {}]"))
+            .unwrap();
+        assert_eq!(three.len(), 3);
+        assert_eq!(three.profiles().filter(|p| p.is_empty()).count(), 3);
         let bad = r#"[{"a": {"b": {"c": true, "d": 2}, "e": "y"}, "g": -2}, {"g": 0}]"#;
         assert!(e
             .dense_list_seed(10)

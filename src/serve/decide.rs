@@ -142,13 +142,9 @@ async fn decide_inner(
     let parse_start = Instant::now();
     // The common case, a batch of valid profiles, is read in one pass; anything else
     // (one profile, a bad item, a malformed body) by the path that words each problem.
-    let width = loaded.engine.policy().ir().facts.len();
-    if width > 0 {
-        if let Some(values) = fast_batch(&loaded.engine, &bytes) {
-            let items: Vec<Result<&[i64], &crate::ProfileError>> =
-                values.chunks_exact(width).map(Ok).collect();
-            return batch(app, &loaded, &items, &flags, start, parse_start);
-        }
+    if let Some(list) = fast_batch(&loaded.engine, &bytes) {
+        let items: Vec<Result<&[i64], &crate::ProfileError>> = list.profiles().map(Ok).collect();
+        return batch(app, &loaded, &items, &flags, start, parse_start);
     }
     let parsed: DecideBody = api::parse(&bytes)?;
     match (parsed.profile, parsed.profiles) {
@@ -229,24 +225,24 @@ fn one(
     ))
 }
 
-/// `{"profiles": [...]}` read in one pass straight into dense values, `width` per
-/// profile; `None` for any other body, or when an item is not a valid profile (the
+/// `{"profiles": [...]}` read in one pass straight into dense values; `None` for any other body, or when an item is not a valid profile (the
 /// item-by-item path then answers each item, with the errors in place).
-fn fast_batch(engine: &crate::Engine, bytes: &[u8]) -> Option<Vec<i64>> {
+fn fast_batch(engine: &crate::Engine, bytes: &[u8]) -> Option<crate::profile::DenseList> {
     use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, Visitor};
     struct Body<'e>(crate::profile::DenseListSeed<'e>);
+    type List = crate::profile::DenseList;
     impl<'de> DeserializeSeed<'de> for Body<'_> {
-        type Value = Vec<i64>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<i64>, D::Error> {
+        type Value = List;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<List, D::Error> {
             d.deserialize_map(self)
         }
     }
     impl<'de> Visitor<'de> for Body<'_> {
-        type Value = Vec<i64>;
+        type Value = List;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("{\"profiles\": [...]}")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<i64>, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List, A::Error> {
             if map.next_key::<&str>()? != Some("profiles") {
                 return Err(A::Error::custom("not a batch"));
             }

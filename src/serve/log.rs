@@ -168,11 +168,14 @@ fn write_loop(rx: Receiver<Message>, mut out: Box<dyn Write + Send>) {
         render(&m, &mut buf);
         loop {
             // Take whatever else is queued, then write it in one go.
-            let mut open = true;
+            let (mut open, mut drained) = (true, false);
             while buf.len() <= 1 << 20 {
                 match rx.try_recv() {
                     Ok(m) => render(&m, &mut buf),
-                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Empty) => {
+                        drained = true;
+                        break;
+                    }
                     Err(TryRecvError::Disconnected) => {
                         open = false;
                         break;
@@ -182,6 +185,9 @@ fn write_loop(rx: Receiver<Message>, mut out: Box<dyn Write + Send>) {
             write(&mut buf);
             if !open {
                 return;
+            }
+            if !drained {
+                continue; // more is queued: write it without pausing
             }
             std::thread::sleep(BUSY_PAUSE);
             match rx.try_recv() {
