@@ -220,6 +220,11 @@ impl Serialize for EvalView<'_> {
 /// usable methods of each step. Two selections are equal exactly when their decisions
 /// are, so the compiler deduplicates terminals on [`Selection::key`] before building
 /// any strings.
+/// Ends the deny list and each offer in a [`Selection::key`].
+const KEY_END: u32 = u32::MAX;
+/// Ends each step's usable methods in a [`Selection::key`].
+const KEY_STEP: u32 = u32::MAX - 1;
+
 pub(crate) struct Selection {
     denies: Vec<u32>,
     /// Per available path: its index and, per step, the usable methods.
@@ -266,19 +271,56 @@ impl Selection {
 
     /// A compact key: equal keys ⇔ equal decisions.
     pub(crate) fn key(&self) -> Vec<u32> {
-        const SEP: u32 = u32::MAX;
         let mut k = Vec::with_capacity(8);
         k.extend(&self.denies);
-        k.push(SEP);
+        k.push(KEY_END);
         for (p, steps) in &self.offers {
             k.push(*p);
             for s in steps {
                 k.extend(s);
-                k.push(SEP - 1);
+                k.push(KEY_STEP);
             }
-            k.push(SEP);
+            k.push(KEY_END);
         }
         k
+    }
+
+    /// The [`Selection::key`] of `Selection::new(ir, denies, paths_when, usable)`,
+    /// written into `out` without building the selection (no allocation once `out` has
+    /// grown): the compiler's lookup of a terminal's decision.
+    pub(crate) fn key_of(
+        ir: &Ir,
+        denies: impl Iterator<Item = usize>,
+        paths_when: impl Iterator<Item = usize>,
+        usable: impl Fn(usize) -> bool,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        out.extend(denies.filter(|i| *i < ir.denies.len()).map(|i| i as u32));
+        out.push(KEY_END);
+        if out.len() > 1 {
+            return; // denied: no offers
+        }
+        'paths: for pi in paths_when {
+            let Some(p) = ir.paths.get(pi) else { continue };
+            let start = out.len();
+            out.push(pi as u32);
+            for step in &p.steps {
+                let before = out.len();
+                out.extend(
+                    step.methods()
+                        .iter()
+                        .filter(|m| usable(m.index()))
+                        .map(|m| m.0),
+                );
+                if out.len() - before < step.needed() {
+                    out.truncate(start);
+                    continue 'paths;
+                }
+                out.push(KEY_STEP);
+            }
+            out.push(KEY_END);
+        }
     }
 
     /// The decision with names. `offers` caches offers already built (by path and

@@ -738,13 +738,20 @@ impl<'a> DenseValues<'a> {
         if !self.ok {
             return None;
         }
-        for ((v, given), fact) in self.values.iter_mut().zip(&self.given).zip(&self.ir.facts) {
-            if !*given {
-                *v = fact.default?;
-            }
-        }
+        fill_defaults(&mut self.values, &self.given, &self.ir.facts)?;
         Some(self.values)
     }
+}
+
+/// The defaults of the facts not given, filled in; `None` when a fact without a default
+/// is missing.
+fn fill_defaults(values: &mut [i64], given: &[bool], facts: &[Fact]) -> Option<()> {
+    for ((v, given), fact) in values.iter_mut().zip(given).zip(facts) {
+        if !*given {
+            *v = fact.default?;
+        }
+    }
+    Some(())
 }
 
 /// The keys of [`key_levels`], built once per policy for the JSON fast path.
@@ -971,15 +978,7 @@ mod fast {
         /// Defaults filled in for the facts not given; `false` when a fact without a
         /// default is missing.
         fn complete(&mut self) -> bool {
-            for ((v, seen), fact) in self.values.iter_mut().zip(&self.seen).zip(&self.ir.facts) {
-                if !*seen {
-                    match fact.default {
-                        Some(d) => *v = d,
-                        None => return false,
-                    }
-                }
-            }
-            true
+            super::fill_defaults(&mut self.values, &self.seen, &self.ir.facts).is_some()
         }
     }
 

@@ -683,45 +683,6 @@ impl<T: Word> SliceMap<T> {
     }
 }
 
-/// The key of the decision of a terminal state, written into `out` without building the
-/// [`Selection`]: the same words as [`Selection::key`] (checked in debug builds).
-fn terminal_key(ir: &Ir, state: &[(u32, u32)], nd: u32, np: u32, out: &mut Vec<u32>) {
-    const SEP: u32 = u32::MAX;
-    out.clear();
-    let holds = |i: u32| state.binary_search_by_key(&i, |(k, _)| *k).is_ok();
-    out.extend(state.iter().map(|(i, _)| *i).take_while(|i| *i < nd));
-    out.push(SEP);
-    if out.len() > 1 {
-        return; // denied: no offers
-    }
-    'paths: for i in state
-        .iter()
-        .map(|(i, _)| *i)
-        .filter(|i| *i >= nd && *i < nd + np)
-    {
-        let Some(p) = ir.paths.get((i - nd) as usize) else {
-            continue;
-        };
-        let start = out.len();
-        out.push(i - nd);
-        for step in &p.steps {
-            let mut usable = 0;
-            for m in step.methods() {
-                if holds(nd + np + m.0) {
-                    out.push(m.0);
-                    usable += 1;
-                }
-            }
-            if usable < step.needed() {
-                out.truncate(start);
-                continue 'paths;
-            }
-            out.push(SEP - 1);
-        }
-        out.push(SEP);
-    }
-}
-
 /// The structure of one path for [`Product::normalize`]: per step, how many methods it
 /// needs and the condition indices of its methods.
 struct PathShape {
@@ -959,24 +920,30 @@ impl<'a> Product<'a> {
     fn terminal(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
         let (nd, np) = (self.nd as usize, self.np as usize);
         let holds = |i: usize| state.binary_search_by_key(&(i as u32), |(k, _)| *k).is_ok();
+        let denies = || {
+            state
+                .iter()
+                .map(|(i, _)| *i as usize)
+                .take_while(move |i| *i < nd)
+        };
+        let paths = || {
+            state
+                .iter()
+                .map(|(i, _)| *i as usize)
+                .filter(move |i| *i >= nd && *i < nd + np)
+                .map(move |i| i - nd)
+        };
+        let usable = |m: usize| holds(nd + np + m);
+        // The key first, without building the selection: most terminal states repeat a
+        // decision already made.
         let mut key = std::mem::take(&mut self.key);
-        terminal_key(self.ir, state, self.nd, self.np, &mut key);
+        Selection::key_of(self.ir, denies(), paths(), usable, &mut key);
         let hash = hash_words(&key);
-        let found = self.decision_ids.get(hash, &key);
-        let r = match found {
+        let r = match self.decision_ids.get(hash, &key) {
             Some(id) => Ok(id | TERMINAL),
             None => {
-                let denies = state
-                    .iter()
-                    .map(|(i, _)| *i as usize)
-                    .take_while(|i| *i < nd);
-                let paths = state
-                    .iter()
-                    .map(|(i, _)| *i as usize)
-                    .filter(|i| *i >= nd && *i < nd + np)
-                    .map(|i| i - nd);
-                let sel = Selection::new(self.ir, denies, paths, |m| holds(nd + np + m));
-                debug_assert_eq!(key, sel.key(), "the terminal key is the selection's");
+                let sel = Selection::new(self.ir, denies(), paths(), usable);
+                debug_assert_eq!(key, sel.key(), "the key written is the selection's");
                 index_u32(self.decisions.len(), self.limit).and_then(|id| {
                     self.decisions.push(sel.decision(self.ir, &mut self.offers));
                     self.decision_ids.insert(hash, &key, id, self.limit)?;

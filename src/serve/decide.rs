@@ -159,11 +159,11 @@ async fn decide_inner(
     }
 }
 
-fn logged_fields(loaded: &Loaded, p: &Profile) -> Vec<i64> {
+fn logged_fields(loaded: &Loaded, values: &[i64]) -> Vec<i64> {
     loaded
         .log_fields
         .iter()
-        .filter_map(|i| p.values().get(*i).copied())
+        .filter_map(|i| values.get(*i).copied())
         .collect()
 }
 
@@ -194,7 +194,7 @@ fn one(
             entries: vec![Entry {
                 decision_id: id,
                 terminal,
-                fields: logged_fields(loaded, &profile),
+                fields: logged_fields(loaded, profile.values()),
             }],
         });
     }
@@ -225,8 +225,9 @@ fn one(
     ))
 }
 
-/// `{"profiles": [...]}` read in one pass straight into dense values; `None` for any other body, or when an item is not a valid profile (the
-/// item-by-item path then answers each item, with the errors in place).
+/// `{"profiles": [...]}` read in one pass straight into dense values; `None` for any
+/// other body, or when an item is not a valid profile (the item-by-item path then
+/// answers each item, with the errors in place).
 fn fast_batch(engine: &crate::Engine, bytes: &[u8]) -> Option<crate::profile::DenseList> {
     use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, Visitor};
     struct Body<'e>(crate::profile::DenseListSeed<'e>);
@@ -378,11 +379,7 @@ fn batch(
                     entries.push(Entry {
                         decision_id: id,
                         terminal,
-                        fields: loaded
-                            .log_fields
-                            .iter()
-                            .filter_map(|i| v.get(*i).copied())
-                            .collect(),
+                        fields: logged_fields(loaded, v),
                     });
                 }
                 out.extend_from_slice(b"{\"decision_id\":");
