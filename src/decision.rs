@@ -181,7 +181,9 @@ impl Decision {
         paths_when: impl Iterator<Item = usize>,
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
-        Selection::new(ir, denies, paths_when, usable).decision(ir, &mut HashMap::default())
+        let mut key = Vec::new();
+        Selection::key_of(ir, denies, paths_when, usable, &mut key);
+        Selection::decision_of_key(ir, &key, &mut OfferCache::default())
     }
 }
 
@@ -216,78 +218,25 @@ impl Serialize for EvalView<'_> {
     }
 }
 
-/// A decision in indices: the deny rules that hold, or the available paths with the
-/// usable methods of each step. Two selections are equal exactly when their decisions
-/// are, so the compiler deduplicates terminals on [`Selection::key`] before building
-/// any strings.
-/// Ends the deny list and each offer in a [`Selection::key`].
+/// Ends the deny list and each offer in a selection key ([`Selection::key_of`]).
 const KEY_END: u32 = u32::MAX;
-/// Ends each step's usable methods in a [`Selection::key`].
+/// Ends each step's usable methods in a selection key.
 const KEY_STEP: u32 = u32::MAX - 1;
 
-pub(crate) struct Selection {
-    denies: Vec<u32>,
-    /// Per available path: its index and, per step, the usable methods.
-    offers: Vec<(u32, Vec<Vec<u32>>)>,
-}
+/// Offers already built, by their part of a selection key (path index, then per step
+/// the usable methods each followed by `KEY_STEP`), so that decisions share them.
+pub(crate) type OfferCache = HashMap<Box<[u32]>, Arc<Offer>>;
+
+/// A decision in indices, as one flat key: the deny rules that hold, `KEY_END`, then
+/// per available path its index, per step the usable methods and `KEY_STEP`, and
+/// `KEY_END`. Equal keys ⇔ equal decisions, so the compiler deduplicates terminals on
+/// the key before building any strings, and builds the decision from the key alone.
+pub(crate) struct Selection;
 
 impl Selection {
-    pub(crate) fn new(
-        ir: &Ir,
-        denies: impl Iterator<Item = usize>,
-        paths_when: impl Iterator<Item = usize>,
-        usable: impl Fn(usize) -> bool,
-    ) -> Selection {
-        let denies: Vec<u32> = denies
-            .filter(|i| *i < ir.denies.len())
-            .map(|i| i as u32)
-            .collect();
-        if !denies.is_empty() {
-            return Selection {
-                denies,
-                offers: Vec::new(),
-            };
-        }
-        let mut offers = Vec::new();
-        'paths: for pi in paths_when {
-            let Some(p) = ir.paths.get(pi) else { continue };
-            let mut steps = Vec::with_capacity(p.steps.len());
-            for step in &p.steps {
-                let ok: Vec<u32> = step
-                    .methods()
-                    .iter()
-                    .filter(|m| usable(m.index()))
-                    .map(|m| m.0)
-                    .collect();
-                if ok.len() < step.needed() {
-                    continue 'paths;
-                }
-                steps.push(ok);
-            }
-            offers.push((pi as u32, steps));
-        }
-        Selection { denies, offers }
-    }
-
-    /// A compact key: equal keys ⇔ equal decisions.
-    pub(crate) fn key(&self) -> Vec<u32> {
-        let mut k = Vec::with_capacity(8);
-        k.extend(&self.denies);
-        k.push(KEY_END);
-        for (p, steps) in &self.offers {
-            k.push(*p);
-            for s in steps {
-                k.extend(s);
-                k.push(KEY_STEP);
-            }
-            k.push(KEY_END);
-        }
-        k
-    }
-
-    /// The [`Selection::key`] of `Selection::new(ir, denies, paths_when, usable)`,
-    /// written into `out` without building the selection (no allocation once `out` has
-    /// grown): the compiler's lookup of a terminal's decision.
+    /// Write the key of the decision for the deny rules that hold, the paths whose
+    /// `when` holds (ascending) and the usable methods into `out` (no allocation once
+    /// `out` has grown).
     pub(crate) fn key_of(
         ir: &Ir,
         denies: impl Iterator<Item = usize>,
@@ -323,59 +272,30 @@ impl Selection {
         }
     }
 
-    /// The decision with names. `offers` caches offers already built (by path and
-    /// usable methods), so that terminals share them.
-    pub(crate) fn decision(&self, ir: &Ir, offers: &mut HashMap<Vec<u32>, Arc<Offer>>) -> Decision {
-        let method = |m: &u32| {
-            ir.methods
-                .get(*m as usize)
-                .map_or_else(String::new, |x| x.name.clone())
+    /// The decision, with names, of a key written by [`Selection::key_of`]. `offers`
+    /// caches the offers already built, so that terminals share them.
+    pub(crate) fn decision_of_key(ir: &Ir, key: &[u32], offers: &mut OfferCache) -> Decision {
+        let (denies, rest) = match key.iter().position(|w| *w == KEY_END) {
+            Some(end) => (key.get(..end).unwrap_or(&[]), key.get(end + 1..).unwrap_or(&[])),
+            None => (key, &[][..]),
         };
-        if !self.denies.is_empty() {
+        if !denies.is_empty() {
+            let rules = || denies.iter().filter_map(|i| ir.denies.get(*i as usize));
             return Decision {
                 kind: DecisionKind::Deny,
                 paths: Vec::new(),
-                denied_by: self
-                    .denies
-                    .iter()
-                    .filter_map(|i| ir.denies.get(*i as usize))
-                    .map(|d| d.reason.clone())
-                    .collect(),
-                deny_ids: self.denies.iter().map(|i| DenyId(*i)).collect(),
+                denied_by: rules().map(|d| d.reason.clone()).collect(),
+                deny_ids: denies.iter().map(|i| DenyId(*i)).collect(),
             };
         }
-        let paths: Vec<Arc<Offer>> = self
-            .offers
-            .iter()
-            .filter_map(|(pi, steps)| {
-                let mut key = vec![*pi];
-                for s in steps {
-                    key.extend(s);
-                    key.push(u32::MAX);
-                }
-                if let Some(o) = offers.get(&key) {
+        let paths: Vec<Arc<Offer>> = rest
+            .split(|w| *w == KEY_END)
+            .filter_map(|part| {
+                if let Some(o) = offers.get(part) {
                     return Some(o.clone());
                 }
-                // Selections are built from the same IR: the index always exists.
-                let p = ir.paths.get(*pi as usize)?;
-                let o = Arc::new(Offer {
-                    id: PathId(*pi).0,
-                    name: p.name.clone(),
-                    title: p.title.clone(),
-                    steps: steps
-                        .iter()
-                        .map(|s| s.iter().map(method).collect())
-                        .collect(),
-                    grants: p.grants.clone(),
-                    wait_s: p.wait_s,
-                    notify: p.notify.iter().map(|m| method(&m.0)).collect(),
-                    step_ids: steps
-                        .iter()
-                        .map(|s| s.iter().map(|m| MethodId(*m)).collect())
-                        .collect(),
-                    notify_ids: p.notify.clone(),
-                });
-                offers.insert(key, o.clone());
+                let o = Arc::new(Self::offer(ir, part)?);
+                offers.insert(part.into(), o.clone());
                 Some(o)
             })
             .collect();
@@ -390,6 +310,38 @@ impl Selection {
             denied_by: Vec::new(),
             deny_ids: Vec::new(),
         }
+    }
+
+    /// The offer of one part of a key (`None` for the empty part after the last
+    /// `KEY_END`).
+    fn offer(ir: &Ir, part: &[u32]) -> Option<Offer> {
+        let (pi, steps) = part.split_first()?;
+        // Keys are written from the same IR: the index always exists.
+        let p = ir.paths.get(*pi as usize)?;
+        let step_ids: Vec<Vec<MethodId>> = steps
+            .split(|w| *w == KEY_STEP)
+            .take(p.steps.len())
+            .map(|s| s.iter().map(|m| MethodId(*m)).collect())
+            .collect();
+        let method = |m: &MethodId| {
+            ir.methods
+                .get(m.index())
+                .map_or_else(String::new, |x| x.name.clone())
+        };
+        Some(Offer {
+            id: PathId(*pi).0,
+            name: p.name.clone(),
+            title: p.title.clone(),
+            steps: step_ids
+                .iter()
+                .map(|s| s.iter().map(method).collect())
+                .collect(),
+            grants: p.grants.clone(),
+            wait_s: p.wait_s,
+            notify: p.notify.iter().map(method).collect(),
+            step_ids,
+            notify_ids: p.notify.clone(),
+        })
     }
 }
 

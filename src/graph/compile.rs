@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::classes::{self, Classes};
 use crate::check::ir::{Cond, CondKind, FactId, Ir, Test};
-use crate::decision::{Decision, Selection};
+use crate::decision::{Decision, OfferCache, Selection};
 
 /// A reference to a node of the decision graph: an inner node, or a terminal when the
 /// top bit is set.
@@ -571,30 +571,11 @@ fn compile_on_big_stack(
     })
 }
 
-/// A key word of a [`SliceMap`].
-trait Word: Copy + Eq {
-    fn word(self) -> u64;
-}
-
-impl Word for u32 {
-    #[inline]
-    fn word(self) -> u64 {
-        u64::from(self)
-    }
-}
-
-impl Word for (u32, u32) {
-    #[inline]
-    fn word(self) -> u64 {
-        (u64::from(self.0) << 32) | u64::from(self.1)
-    }
-}
-
-/// A fast hash of a slice of words: one folded 64×64→128-bit multiply per word (as
-/// foldhash does), so that a state of `n` (condition, sub-diagram) pairs costs `n`
-/// multiplies. Only the low 32 bits are kept, stored with the entry.
+/// A fast hash of a slice of words: one folded 64×64→128-bit multiply per two words
+/// (as foldhash does), so that a state of `n` packed (condition, sub-diagram) pairs
+/// costs `n / 2` multiplies. Only the low 32 bits are kept, stored with the entry.
 #[inline]
-fn hash_words<T: Word>(key: &[T]) -> u32 {
+fn hash_words(key: &[u32]) -> u32 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     const L: u64 = 0xA076_1D64_78BD_642F;
     let fold = |a: u64, b: u64| {
@@ -602,56 +583,121 @@ fn hash_words<T: Word>(key: &[T]) -> u32 {
         (p as u64) ^ ((p >> 64) as u64)
     };
     let mut h = fold(key.len() as u64 ^ L, K);
-    for w in key {
-        h = fold(h ^ w.word(), K);
+    let mut pairs = key.chunks_exact(2);
+    for w in &mut pairs {
+        let (a, b) = (w.first().copied(), w.get(1).copied());
+        let word = u64::from(a.unwrap_or(0)) | (u64::from(b.unwrap_or(0)) << 32);
+        h = fold(h ^ word, K);
+    }
+    if let [w] = pairs.remainder() {
+        h = fold(h ^ u64::from(*w), L);
     }
     (h ^ (h >> 32)) as u32
 }
 
-/// One entry of a [`SliceMap`]: the key's hash, where it sits in the arena, its value.
+/// One slot of a [`SliceMap`]: the key's hash and where its record sits in the arena
+/// ([`FREE`] for a free slot).
 #[derive(Clone, Copy)]
-struct Entry {
+struct Slot {
     hash: u32,
-    start: u32,
-    len: u32,
-    value: u32,
+    at: u32,
 }
 
-impl Entry {
-    /// The 64-bit hash the table works with: the stored 32 bits in both halves, so that
-    /// both the bucket (low bits) and the tag (top 7 bits) vary.
-    #[inline]
-    fn table_hash(hash: u32) -> u64 {
-        (u64::from(hash) << 32) | u64::from(hash)
-    }
+/// A free [`Slot`]: no record starts at `u32::MAX` (arena offsets are checked).
+const FREE: Slot = Slot {
+    hash: 0,
+    at: u32::MAX,
+};
+
+/// The table grows when more than `LOAD_NUM / LOAD_DEN` of its slots would be taken.
+const LOAD_NUM: usize = 3;
+const LOAD_DEN: usize = 4;
+
+/// A map from slices to `u32`, with every key stored in one arena as a record
+/// `[value, len, key...]`: no allocation per key, and one free at the end instead of
+/// one per state.
+///
+/// The table is open addressing with linear probing over 8-byte slots (a key's hash
+/// and its record's offset; eight slots share a cache line), so that a lookup costs one
+/// cache miss for the slot and one for the record, read only when the hashes agree.
+/// Small slots keep the tables of a large compile inside the last-level cache, which
+/// matters more than anything else here. Growing never rehashes a key: slots keep
+/// their hash.
+struct SliceMap {
+    arena: Vec<u32>,
+    /// A power of two long (or empty), with at least one free slot.
+    slots: Vec<Slot>,
+    count: usize,
 }
 
-/// A map from slices to `u32`, with every key stored in one arena: no allocation per
-/// key, and one free at the end instead of one per state. Entries keep their hash, so
-/// that growing the table never rehashes a key and a probe compares a key's words only
-/// when the hashes agree.
-struct SliceMap<T: Word> {
-    arena: Vec<T>,
-    table: hashbrown::HashTable<Entry>,
-}
-
-impl<T: Word> SliceMap<T> {
+impl SliceMap {
     fn new() -> Self {
         SliceMap {
             arena: Vec::new(),
-            table: hashbrown::HashTable::new(),
+            slots: Vec::new(),
+            count: 0,
         }
     }
 
+    /// The value and key of the record at `at`.
     #[inline]
-    fn get(&self, hash: u32, key: &[T]) -> Option<u32> {
-        let arena = &self.arena;
-        self.table
-            .find(Entry::table_hash(hash), |e| {
-                e.hash == hash
-                    && arena.get(e.start as usize..(e.start + e.len) as usize) == Some(key)
-            })
-            .map(|e| e.value)
+    fn record(&self, at: u32) -> Option<(u32, &[u32])> {
+        let at = at as usize;
+        let (value, len) = (*self.arena.get(at)?, *self.arena.get(at + 1)? as usize);
+        Some((value, self.arena.get(at + 2..at + 2 + len)?))
+    }
+
+    #[inline]
+    fn get(&self, hash: u32, key: &[u32]) -> Option<u32> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        // Terminates: some slot is always free.
+        loop {
+            let s = self.slots.get(i)?;
+            if s.at == FREE.at {
+                return None;
+            }
+            if s.hash == hash {
+                if let Some((value, k)) = self.record(s.at) {
+                    if k == key {
+                        return Some(value);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Start loading the slot where a lookup of `hash` begins, so that the lookup
+    /// itself finds it in the cache.
+    #[inline]
+    fn prefetch(&self, hash: u32) {
+        let i = hash as usize & self.slots.len().wrapping_sub(1);
+        if let Some(s) = self.slots.get(i) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint that never faults nor reads into the program;
+            // the pointer is to a live slot anyway.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(s).cast());
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = s;
+        }
+    }
+
+    /// Put `slot` in the first free slot of its probe sequence.
+    #[inline]
+    fn place(slots: &mut [Slot], slot: Slot) {
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = slot.hash as usize & mask;
+        while let Some(s) = slots.get_mut(i) {
+            if s.at == FREE.at {
+                *s = slot;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Insert a key known to be absent. Fails (as the node limit) only if the arena
@@ -659,29 +705,34 @@ impl<T: Word> SliceMap<T> {
     fn insert(
         &mut self,
         hash: u32,
-        key: &[T],
+        key: &[u32],
         value: u32,
         limit: usize,
     ) -> Result<(), CompileError> {
-        let start = index_u32(self.arena.len(), limit)?;
+        let at = index_u32(self.arena.len(), limit)?;
         let len = index_u32(key.len(), limit)?;
-        if start.checked_add(len).is_none() {
+        if at.checked_add(len).and_then(|e| e.checked_add(2)).is_none() || at == FREE.at {
             return Err(CompileError::NodeLimit { limit });
         }
+        if (self.count + 1) * LOAD_DEN > self.slots.len() * LOAD_NUM {
+            let size = (self.slots.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.slots, vec![FREE; size]);
+            for s in old.into_iter().filter(|s| s.at != FREE.at) {
+                Self::place(&mut self.slots, s);
+            }
+        }
+        self.arena.reserve(key.len() + 2);
+        self.arena.push(value);
+        self.arena.push(len);
         self.arena.extend_from_slice(key);
-        self.table.insert_unique(
-            Entry::table_hash(hash),
-            Entry {
-                hash,
-                start,
-                len,
-                value,
-            },
-            |e| Entry::table_hash(e.hash),
-        );
+        Self::place(&mut self.slots, Slot { hash, at });
+        self.count += 1;
         Ok(())
     }
 }
+
+/// A child state, the hash of its packed key, and the earlier sibling it equals.
+type Sibling = (Vec<(u32, u32)>, u32, Option<u32>);
 
 /// The structure of one path for [`Product::normalize`]: per step, how many methods it
 /// needs and the condition indices of its methods.
@@ -700,9 +751,9 @@ struct Product<'a> {
     shapes: Vec<PathShape>,
     nodes: Vec<FlatNode>,
     kids: Vec<u32>,
-    unique: SliceMap<u32>,
+    unique: SliceMap,
     /// States by their packed key ([`Product::pack`]).
-    memo: SliceMap<u32>,
+    memo: SliceMap,
     /// How a state's (condition, sub-diagram) pairs are packed into memo keys: one word
     /// `condition << shift | node` when both fit in 32 bits, else two words.
     shift: Option<u32>,
@@ -710,14 +761,17 @@ struct Product<'a> {
     key: Vec<u32>,
     /// Reused buffers for child states and children lists.
     state_pool: Vec<Vec<(u32, u32)>>,
+    /// Reused lists of a node's child states, with their hashes and the earlier
+    /// sibling each equals, if any.
+    sib_pool: Vec<Vec<Sibling>>,
     kid_pool: Vec<Vec<u32>>,
     /// Per condition index: present in the state being normalized.
     present: Vec<bool>,
     /// Per condition index: a method listed by a live path (during `normalize`).
     wanted: Vec<bool>,
     decisions: Vec<Decision>,
-    decision_ids: SliceMap<u32>,
-    offers: HashMap<Vec<u32>, std::sync::Arc<crate::decision::Offer>>,
+    decision_ids: SliceMap,
+    offers: OfferCache,
     used: usize,
     limit: usize,
 }
@@ -757,6 +811,7 @@ impl<'a> Product<'a> {
             },
             key: Vec::new(),
             state_pool: Vec::new(),
+            sib_pool: Vec::new(),
             kid_pool: Vec::new(),
             present: vec![false; total],
             wanted: vec![false; total],
@@ -842,9 +897,20 @@ impl<'a> Product<'a> {
     fn build(&mut self, state: &[(u32, u32)]) -> Result<u32, CompileError> {
         self.pack(state);
         let hash = hash_words(&self.key);
-        if let Some(r) = self.memo.get(hash, &self.key) {
-            return Ok(r);
+        self.lookup_or_build(state, hash)
+    }
+
+    /// The node of `state`, whose packed key hashes to `hash`: from the memo, or built.
+    fn lookup_or_build(&mut self, state: &[(u32, u32)], hash: u32) -> Result<u32, CompileError> {
+        self.pack(state);
+        match self.memo.get(hash, &self.key) {
+            Some(r) => Ok(r),
+            None => self.build_new(state, hash),
         }
+    }
+
+    /// Build the node of a state that is not in the memo yet, and remember it.
+    fn build_new(&mut self, state: &[(u32, u32)], hash: u32) -> Result<u32, CompileError> {
         let top = state
             .iter()
             .map(|(_, n)| self.bdd.level(*n))
@@ -859,6 +925,12 @@ impl<'a> Product<'a> {
             let fact = self.bdd.order.get(top as usize).map_or(0, |f| f.0);
             // Key: the fact, then the children.
             kids.push(fact);
+            // All child states first, with their hashes: a child equal to an earlier
+            // sibling (a fifth of all children in large policies) takes its node
+            // without a lookup, and the memo slots of the others are fetched from
+            // memory together instead of one cache miss after another.
+            let mut sibs = self.sib_pool.pop().unwrap_or_default();
+            sibs.clear();
             for c in 0..width {
                 // Child states come from a pool of buffers: no allocation per edge.
                 let mut child = self.state_pool.pop().unwrap_or_default();
@@ -875,10 +947,30 @@ impl<'a> Product<'a> {
                 if changed {
                     self.normalize(&mut child);
                 }
-                let k = self.build(&child);
-                self.state_pool.push(child);
-                kids.push(k?);
+                self.pack(&child);
+                let h = hash_words(&self.key);
+                let same = sibs
+                    .iter()
+                    .position(|(s, sh, _)| *sh == h && *s == child)
+                    .and_then(|j| u32::try_from(j).ok());
+                if same.is_none() {
+                    self.memo.prefetch(h);
+                }
+                sibs.push((child, h, same));
             }
+            for j in 0..sibs.len() {
+                let k = match sibs.get(j) {
+                    // `kids` holds the fact, then one node per earlier child.
+                    Some((_, _, Some(same))) => kids.get(*same as usize + 1).copied(),
+                    Some((child, h, None)) => Some(self.lookup_or_build(child, *h)?),
+                    None => None,
+                };
+                kids.extend(k);
+            }
+            for (child, _, _) in sibs.drain(..) {
+                self.state_pool.push(child);
+            }
+            self.sib_pool.push(sibs);
             let r = match kids.get(1..) {
                 Some([k0, rest @ ..]) if rest.iter().all(|k| k == k0) => *k0,
                 _ => {
@@ -934,22 +1026,19 @@ impl<'a> Product<'a> {
                 .map(move |i| i - nd)
         };
         let usable = |m: usize| holds(nd + np + m);
-        // The key first, without building the selection: most terminal states repeat a
-        // decision already made.
+        // The key first: most terminal states repeat a decision already made, and a new
+        // one is built from the key alone.
         let mut key = std::mem::take(&mut self.key);
         Selection::key_of(self.ir, denies(), paths(), usable, &mut key);
         let hash = hash_words(&key);
         let r = match self.decision_ids.get(hash, &key) {
             Some(id) => Ok(id | TERMINAL),
-            None => {
-                let sel = Selection::new(self.ir, denies(), paths(), usable);
-                debug_assert_eq!(key, sel.key(), "the key written is the selection's");
-                index_u32(self.decisions.len(), self.limit).and_then(|id| {
-                    self.decisions.push(sel.decision(self.ir, &mut self.offers));
-                    self.decision_ids.insert(hash, &key, id, self.limit)?;
-                    Ok(id | TERMINAL)
-                })
-            }
+            None => index_u32(self.decisions.len(), self.limit).and_then(|id| {
+                let d = Selection::decision_of_key(self.ir, &key, &mut self.offers);
+                self.decisions.push(d);
+                self.decision_ids.insert(hash, &key, id, self.limit)?;
+                Ok(id | TERMINAL)
+            }),
         };
         self.key = key;
         r
