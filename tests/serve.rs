@@ -334,6 +334,73 @@ fn batches_keep_order_and_answer_bad_items_in_place() {
 }
 
 #[test]
+fn large_batches_on_the_blocking_pool_answer_as_small_ones() {
+    // Bodies of 16 KiB and more are answered off the HTTP thread; with one HTTP thread
+    // (the default) and with two, many at once, each answer equals the small-body one.
+    let good = alipay_profile();
+    let mut denied = alipay_profile();
+    denied["account"]["frozen"] = json!(true);
+    let bad = json!({"phone": {"active": "no"}});
+    let small_valid = json!({"profiles": [good, denied]});
+    let small_mixed = json!({"profiles": [good, bad, denied]});
+    let big = |v: &Value| -> Value {
+        let items = v["profiles"].as_array().unwrap();
+        json!({"profiles": items.iter().cycle().take(items.len() * 100).collect::<Vec<_>>()})
+    };
+    let (big_valid, big_mixed) = (big(&small_valid), big(&small_mixed));
+    assert!(big_valid.to_string().len() > 16 * 1024);
+    let strip = |v: &Value| -> Vec<Value> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.get("result").or(r.get("error")).cloned().unwrap())
+            .collect()
+    };
+    for threads in ["1", "2"] {
+        let srv = Srv::start(&["--threads", threads, "policies/alipay.regain"]);
+        let path = decide_path(ALIPAY);
+        let want: Vec<Vec<Value>> = [&small_valid, &small_mixed]
+            .iter()
+            .map(|b| {
+                let (status, v) = srv.post_json(&path, b);
+                assert_eq!(status, 200, "{v}");
+                let one = strip(&v);
+                one.iter().cycle().take(one.len() * 100).cloned().collect()
+            })
+            .collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let (srv, path, want) = (&srv, &path, &want);
+                    let body = if i % 2 == 0 { &big_valid } else { &big_mixed };
+                    s.spawn(move || {
+                        for _ in 0..3 {
+                            let (status, v) = srv.post_json(path, body);
+                            assert_eq!(status, 200, "{v}");
+                            assert_eq!(strip(&v), want[i % 2], "--threads {threads}");
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        });
+        // A large body that is not JSON still answers 400 from the pool.
+        let (status, body) = srv.post(&path, &"x".repeat(20_000));
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(srv.stop(), 0);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_regain"))
+        .args(["serve", "--threads", "0", "policies/alipay.regain"])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+}
+
+#[test]
 fn every_error_is_json_with_its_code() {
     let srv = Srv::start(&["policies", "--max-body", "64KiB"]);
     let d = decide_path(ALIPAY);

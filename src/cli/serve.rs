@@ -42,6 +42,10 @@ pub struct Args {
     /// Also serve the playground page at `/`.
     #[arg(long)]
     playground: bool,
+    /// Threads answering HTTP [default: one per core]. Large batches and the authoring
+    /// endpoints run on a separate pool with one thread per core either way.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 }
 
 /// Arguments of `regain playground`.
@@ -113,7 +117,7 @@ pub fn run(a: Args) -> i32 {
     config.max_body = a.max_body;
     config.tls = a.tls_cert.zip(a.tls_key);
     config.playground = a.playground;
-    serve_until_signal(config)
+    serve_until_signal(config, a.threads)
 }
 
 pub fn run_playground(a: PlaygroundArgs) -> i32 {
@@ -125,10 +129,10 @@ pub fn run_playground(a: PlaygroundArgs) -> i32 {
     let mut config = Config::new(paths);
     config.addr = a.addr;
     config.playground = true;
-    serve_until_signal(config)
+    serve_until_signal(config, None)
 }
 
-fn serve_until_signal(config: Config) -> i32 {
+fn serve_until_signal(config: Config, threads: Option<u16>) -> i32 {
     let missing: Vec<&PathBuf> = config.paths.iter().filter(|p| !p.exists()).collect();
     if let Some(p) = missing.first() {
         return super::fail(
@@ -136,10 +140,18 @@ fn serve_until_signal(config: Config) -> i32 {
             format!("cannot read `{}`: no such file or folder", p.display()),
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One HTTP thread is a single-threaded runtime (no work stealing, no wake-ups of
+    // idle workers); heavy work goes to the blocking pool either way.
+    let mut builder = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => return super::fail(EXIT_BAD_INPUT, format!("cannot start: {e}")),
     };

@@ -114,6 +114,11 @@ pub fn find(app: &App, name: &str) -> Result<Arc<Loaded>, ApiError> {
     ))
 }
 
+/// A decision request body at least this large (about 50 profiles) is answered on the
+/// blocking pool, so that a thread answering HTTP never parses a large batch itself:
+/// single decisions keep their latency while batches use every core.
+pub const OFFLOAD_BYTES: usize = 16 * 1024;
+
 /// `POST /v1/policies/{name}/decide`.
 pub async fn decide(
     State(app): State<Arc<App>>,
@@ -122,14 +127,14 @@ pub async fn decide(
     body: Body,
 ) -> Response {
     let start = Instant::now();
-    match decide_inner(&app, name, query, body, start).await {
+    match decide_inner(app, name, query, body, start).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
 async fn decide_inner(
-    app: &App,
+    app: Arc<App>,
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<Flags>, QueryRejection>,
     body: Body,
@@ -137,19 +142,54 @@ async fn decide_inner(
 ) -> Result<Response, ApiError> {
     let flags = flags(query)?;
     let Path(name) = name.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let loaded = find(app, &name)?;
+    let loaded = find(&app, &name)?;
     let bytes = api::read_body(body, app.max_body).await?;
+    if bytes.len() < OFFLOAD_BYTES {
+        return answer(&app, &loaded, &bytes, &flags, start);
+    }
+    let permit = app
+        .heavy
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("shutting down"))?;
+    tokio::task::spawn_blocking(move || {
+        let r = answer(&app, &loaded, &bytes, &flags, start);
+        drop(permit);
+        r
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request's work failed",
+        )
+    })?
+}
+
+/// Parse the body, decide and answer.
+fn answer(
+    app: &App,
+    loaded: &Arc<Loaded>,
+    bytes: &[u8],
+    flags: &Flags,
+    start: Instant,
+) -> Result<Response, ApiError> {
     let parse_start = Instant::now();
     // The common case, a batch of valid profiles, is read in one pass; anything else
     // (one profile, a bad item, a malformed body) by the path that words each problem.
-    if let Some(list) = fast_batch(&loaded.engine, &bytes) {
+    if let Some(list) = starts_as_batch(bytes)
+        .then(|| fast_batch(&loaded.engine, bytes))
+        .flatten()
+    {
         let items: Vec<Result<&[i64], &crate::ProfileError>> = list.profiles().map(Ok).collect();
-        return batch(app, &loaded, &items, &flags, start, parse_start);
+        return batch(app, loaded, &items, flags, start, parse_start);
     }
-    let parsed: DecideBody = api::parse(&bytes)?;
+    let parsed: DecideBody = api::parse(bytes)?;
     match (parsed.profile, parsed.profiles) {
-        (Some(p), None) => one(app, &loaded, p, &flags, start, parse_start),
-        (None, Some(ps)) => batch_each(app, &loaded, &ps, &flags, start, parse_start),
+        (Some(p), None) => one(app, loaded, p, flags, start, parse_start),
+        (None, Some(ps)) => batch_each(app, loaded, &ps, flags, start, parse_start),
         (Some(_), Some(_)) => Err(ApiError::bad_request(
             "give either `profile` or `profiles`, not both",
         )),
@@ -223,6 +263,15 @@ fn one(
             metrics,
         },
     ))
+}
+
+/// Whether the body's first key is `"profiles"`: only then is the one-pass batch reader
+/// worth trying (a single profile would only make it fail).
+fn starts_as_batch(bytes: &[u8]) -> bool {
+    bytes
+        .trim_ascii_start()
+        .strip_prefix(b"{")
+        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\"profiles\""))
 }
 
 /// `{"profiles": [...]}` read in one pass straight into dense values; `None` for any

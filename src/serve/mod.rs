@@ -134,6 +134,9 @@ pub struct App {
     token_hash: Option<[u8; 32]>,
     /// Authoring requests running at once.
     pub authoring: Arc<Semaphore>,
+    /// Large decision requests being answered on the blocking pool at once (one per
+    /// core).
+    pub heavy: Arc<Semaphore>,
     /// Set once shutdown began.
     shutting_down: AtomicBool,
 }
@@ -329,6 +332,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         None => None,
     };
     let store = Store::new(config.paths.clone(), config.log_fields.clone());
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let app = Arc::new(App {
         store,
         metrics,
@@ -338,9 +342,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             .token
             .as_ref()
             .map(|t| Sha256::digest(t.trim().as_bytes()).into()),
-        authoring: Arc::new(Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )),
+        authoring: Arc::new(Semaphore::new(cores)),
+        heavy: Arc::new(Semaphore::new(cores)),
         shutting_down: AtomicBool::new(false),
     });
     let loader = app.clone();
