@@ -4,6 +4,7 @@
 #
 #   scripts/bench-serve.sh [SECONDS]
 #   CEDAR_AGENT=/path/to/cedar-agent/target/release/cedar-agent scripts/bench-serve.sh 10
+#   SERVE_ARGS="--threads 1" scripts/bench-serve.sh     # extra `regain serve` flags
 #
 # Runs, each after a 2 s warm-up, `wrk -t2 -c32` (wrk and the server share the cores):
 #   1. regain: single decisions (one complete decision = every path, per request);
@@ -63,7 +64,8 @@ lua "$TMP/cedar-query.json" "$TMP/cedar.lua"
 ADDR=""
 start() { # regain serve ARGS...; sets ADDR
   : > "$TMP/serve.log"
-  target/release/regain serve "$@" --addr 127.0.0.1:0 2>"$TMP/serve.log" &
+  # shellcheck disable=SC2086 # SERVE_ARGS is a list of flags
+  target/release/regain serve "$@" ${SERVE_ARGS:-} --addr 127.0.0.1:0 2>"$TMP/serve.log" &
   PIDS+=($!)
   for _ in $(seq 1 200); do
     ADDR="$(sed -n 's/^listening on http:\/\///p' "$TMP/serve.log" | head -n1)"
@@ -79,7 +81,7 @@ run() { # title, lua, url
   wrk -t2 -c32 -d"${SECS}s" --latency -s "$2" "$3"
 }
 
-echo "== $(date -u +%FT%TZ) $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u +%FT%TZ) $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); regain serve ${SERVE_ARGS:-(default flags)}"
 start policies/alipay.regain
 URL="http://$ADDR/v1/policies/alipay_password_reset/decide"
 start policies/alipay.regain --decision-log "$TMP/decisions.jsonl"

@@ -182,8 +182,8 @@ impl Decision {
         usable: impl Fn(usize) -> bool,
     ) -> Decision {
         let mut key = Vec::new();
-        Selection::key_of(ir, denies, paths_when, usable, &mut key);
-        Selection::decision_of_key(ir, &key, &mut OfferCache::default())
+        selection_key(ir, denies, paths_when, usable, &mut key);
+        decision_of_key(ir, &key, &mut OfferCache::default())
     }
 }
 
@@ -218,7 +218,7 @@ impl Serialize for EvalView<'_> {
     }
 }
 
-/// Ends the deny list and each offer in a selection key ([`Selection::key_of`]).
+/// Ends the deny list and each offer in a selection key ([`selection_key`]).
 const KEY_END: u32 = u32::MAX;
 /// Ends each step's usable methods in a selection key.
 const KEY_STEP: u32 = u32::MAX - 1;
@@ -227,127 +227,171 @@ const KEY_STEP: u32 = u32::MAX - 1;
 /// the usable methods each followed by `KEY_STEP`), so that decisions share them.
 pub(crate) type OfferCache = HashMap<Box<[u32]>, Arc<Offer>>;
 
-/// A decision in indices, as one flat key: the deny rules that hold, `KEY_END`, then
-/// per available path its index, per step the usable methods and `KEY_STEP`, and
-/// `KEY_END`. Equal keys ⇔ equal decisions, so the compiler deduplicates terminals on
-/// the key before building any strings, and builds the decision from the key alone.
-pub(crate) struct Selection;
-
-impl Selection {
-    /// Write the key of the decision for the deny rules that hold, the paths whose
-    /// `when` holds (ascending) and the usable methods into `out` (no allocation once
-    /// `out` has grown).
-    pub(crate) fn key_of(
-        ir: &Ir,
-        denies: impl Iterator<Item = usize>,
-        paths_when: impl Iterator<Item = usize>,
-        usable: impl Fn(usize) -> bool,
-        out: &mut Vec<u32>,
-    ) {
-        out.clear();
-        out.extend(denies.filter(|i| *i < ir.denies.len()).map(|i| i as u32));
-        out.push(KEY_END);
-        if out.len() > 1 {
-            return; // denied: no offers
-        }
-        'paths: for pi in paths_when {
-            let Some(p) = ir.paths.get(pi) else { continue };
-            let start = out.len();
-            out.push(pi as u32);
-            for step in &p.steps {
-                let before = out.len();
-                out.extend(
-                    step.methods()
-                        .iter()
-                        .filter(|m| usable(m.index()))
-                        .map(|m| m.0),
-                );
-                if out.len() - before < step.needed() {
-                    out.truncate(start);
-                    continue 'paths;
-                }
-                out.push(KEY_STEP);
+/// Write the selection key of the decision for the deny rules that hold, the paths
+/// whose `when` holds (ascending) and the usable methods into `out` (no allocation once
+/// `out` has grown).
+///
+/// The key is a decision in indices, as one flat list: the deny rules that hold,
+/// `KEY_END`, then per available path its index, per step the usable methods and
+/// `KEY_STEP`, and `KEY_END`. Equal keys ⇔ equal decisions, so the compiler deduplicates
+/// terminals on the key before building any strings, and builds each decision from its
+/// key alone ([`decision_of_key`]).
+pub(crate) fn selection_key(
+    ir: &Ir,
+    denies: impl Iterator<Item = usize>,
+    paths_when: impl Iterator<Item = usize>,
+    usable: impl Fn(usize) -> bool,
+    out: &mut Vec<u32>,
+) {
+    out.clear();
+    out.extend(denies.filter(|i| *i < ir.denies.len()).map(|i| i as u32));
+    out.push(KEY_END);
+    if out.len() > 1 {
+        return; // denied: no offers
+    }
+    'paths: for pi in paths_when {
+        let Some(p) = ir.paths.get(pi) else { continue };
+        let start = out.len();
+        out.push(pi as u32);
+        for step in &p.steps {
+            let before = out.len();
+            out.extend(
+                step.methods()
+                    .iter()
+                    .filter(|m| usable(m.index()))
+                    .map(|m| m.0),
+            );
+            if out.len() - before < step.needed() {
+                out.truncate(start);
+                continue 'paths;
             }
-            out.push(KEY_END);
+            out.push(KEY_STEP);
         }
+        out.push(KEY_END);
     }
+}
 
-    /// The decision, with names, of a key written by [`Selection::key_of`]. `offers`
-    /// caches the offers already built, so that terminals share them.
-    pub(crate) fn decision_of_key(ir: &Ir, key: &[u32], offers: &mut OfferCache) -> Decision {
-        let (denies, rest) = match key.iter().position(|w| *w == KEY_END) {
-            Some(end) => (key.get(..end).unwrap_or(&[]), key.get(end + 1..).unwrap_or(&[])),
-            None => (key, &[][..]),
+/// The decision, with names, of a key written by [`selection_key`]. `offers`
+/// caches the offers already built, so that terminals share them.
+pub(crate) fn decision_of_key(ir: &Ir, key: &[u32], offers: &mut OfferCache) -> Decision {
+    let (denies, rest) = match key.iter().position(|w| *w == KEY_END) {
+        Some(end) => (
+            key.get(..end).unwrap_or(&[]),
+            key.get(end + 1..).unwrap_or(&[]),
+        ),
+        None => (key, &[][..]),
+    };
+    if !denies.is_empty() {
+        let rules = || denies.iter().filter_map(|i| ir.denies.get(*i as usize));
+        return Decision {
+            kind: DecisionKind::Deny,
+            paths: Vec::new(),
+            denied_by: rules().map(|d| d.reason.clone()).collect(),
+            deny_ids: denies.iter().map(|i| DenyId(*i)).collect(),
         };
-        if !denies.is_empty() {
-            let rules = || denies.iter().filter_map(|i| ir.denies.get(*i as usize));
-            return Decision {
-                kind: DecisionKind::Deny,
-                paths: Vec::new(),
-                denied_by: rules().map(|d| d.reason.clone()).collect(),
-                deny_ids: denies.iter().map(|i| DenyId(*i)).collect(),
-            };
-        }
-        let paths: Vec<Arc<Offer>> = rest
-            .split(|w| *w == KEY_END)
-            .filter_map(|part| {
-                if let Some(o) = offers.get(part) {
-                    return Some(o.clone());
-                }
-                let o = Arc::new(Self::offer(ir, part)?);
-                offers.insert(part.into(), o.clone());
-                Some(o)
-            })
-            .collect();
-        let kind = if paths.is_empty() {
-            DecisionKind::Lockout
-        } else {
-            DecisionKind::Allow
-        };
-        Decision {
-            kind,
-            paths,
-            denied_by: Vec::new(),
-            deny_ids: Vec::new(),
-        }
     }
-
-    /// The offer of one part of a key (`None` for the empty part after the last
-    /// `KEY_END`).
-    fn offer(ir: &Ir, part: &[u32]) -> Option<Offer> {
-        let (pi, steps) = part.split_first()?;
-        // Keys are written from the same IR: the index always exists.
-        let p = ir.paths.get(*pi as usize)?;
-        let step_ids: Vec<Vec<MethodId>> = steps
-            .split(|w| *w == KEY_STEP)
-            .take(p.steps.len())
-            .map(|s| s.iter().map(|m| MethodId(*m)).collect())
-            .collect();
-        let method = |m: &MethodId| {
-            ir.methods
-                .get(m.index())
-                .map_or_else(String::new, |x| x.name.clone())
-        };
-        Some(Offer {
-            id: PathId(*pi).0,
-            name: p.name.clone(),
-            title: p.title.clone(),
-            steps: step_ids
-                .iter()
-                .map(|s| s.iter().map(method).collect())
-                .collect(),
-            grants: p.grants.clone(),
-            wait_s: p.wait_s,
-            notify: p.notify.iter().map(method).collect(),
-            step_ids,
-            notify_ids: p.notify.clone(),
+    let paths: Vec<Arc<Offer>> = rest
+        .split(|w| *w == KEY_END)
+        .filter_map(|part| {
+            if let Some(o) = offers.get(part) {
+                return Some(o.clone());
+            }
+            let o = Arc::new(offer_of_key(ir, part)?);
+            offers.insert(part.into(), o.clone());
+            Some(o)
         })
+        .collect();
+    let kind = if paths.is_empty() {
+        DecisionKind::Lockout
+    } else {
+        DecisionKind::Allow
+    };
+    Decision {
+        kind,
+        paths,
+        denied_by: Vec::new(),
+        deny_ids: Vec::new(),
     }
+}
+
+/// The offer of one part of a key (`None` for the empty part after the last
+/// `KEY_END`).
+fn offer_of_key(ir: &Ir, part: &[u32]) -> Option<Offer> {
+    let (pi, steps) = part.split_first()?;
+    // Keys are written from the same IR: the index always exists.
+    let p = ir.paths.get(*pi as usize)?;
+    let step_ids: Vec<Vec<MethodId>> = steps
+        .split(|w| *w == KEY_STEP)
+        .take(p.steps.len())
+        .map(|s| s.iter().map(|m| MethodId(*m)).collect())
+        .collect();
+    let method = |m: &MethodId| {
+        ir.methods
+            .get(m.index())
+            .map_or_else(String::new, |x| x.name.clone())
+    };
+    Some(Offer {
+        id: PathId(*pi).0,
+        name: p.name.clone(),
+        title: p.title.clone(),
+        steps: step_ids
+            .iter()
+            .map(|s| s.iter().map(method).collect())
+            .collect(),
+        grants: p.grants.clone(),
+        wait_s: p.wait_s,
+        notify: p.notify.iter().map(method).collect(),
+        step_ids,
+        notify_ids: p.notify.clone(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::{Engine, Policy};
+
+    #[test]
+    fn decisions_from_keys_name_the_usable_methods_and_share_offers() {
+        let src = "policy p facts { a: bool b: bool c: bool frozen: bool } \
+                   methods { ma: knowledge requires a mb: knowledge requires b \
+                             mc: knowledge requires c } \
+                   deny \"frozen\" when frozen \
+                   path x { steps ma then any 2 of (ma, mb, mc) grants g } \
+                   path y { steps mc grants g }";
+        let policy = Policy::parse(src).unwrap();
+        let engine = Engine::new(&policy).unwrap();
+        let eval = |json: &str| {
+            engine
+                .evaluate(&engine.profile_from_json(json).unwrap())
+                .clone()
+        };
+        let d = eval(r#"{"a": true, "b": false, "c": true, "frozen": false}"#);
+        let steps: Vec<(&str, Vec<Vec<String>>)> = d
+            .paths()
+            .iter()
+            .map(|o| (o.name(), o.steps.clone()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (
+                    "x",
+                    vec![vec!["ma".to_string()], vec!["ma".into(), "mc".into()]]
+                ),
+                ("y", vec![vec!["mc".to_string()]]),
+            ]
+        );
+        // `y` is offered alike whether or not `b` holds: one offer, shared.
+        let e = eval(r#"{"a": false, "b": true, "c": true, "frozen": false}"#);
+        assert_eq!(e.paths().len(), 1);
+        assert!(std::sync::Arc::ptr_eq(&d.paths()[1], &e.paths()[0]));
+        let denied = eval(r#"{"a": true, "b": true, "c": true, "frozen": true}"#);
+        assert_eq!(denied.kind(), crate::DecisionKind::Deny);
+        assert_eq!(denied.denied_by, ["frozen"]);
+        let locked = eval(r#"{"a": false, "b": true, "c": false, "frozen": false}"#);
+        assert_eq!(locked.kind(), crate::DecisionKind::Lockout);
+        assert!(locked.paths().is_empty());
+    }
 
     #[test]
     fn eval_json_has_the_schema_first_and_explain_last() {

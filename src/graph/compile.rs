@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::classes::{self, Classes};
 use crate::check::ir::{Cond, CondKind, FactId, Ir, Test};
-use crate::decision::{Decision, OfferCache, Selection};
+use crate::decision::{decision_of_key, selection_key, Decision, OfferCache};
 
 /// A reference to a node of the decision graph: an inner node, or a terminal when the
 /// top bit is set.
@@ -1029,12 +1029,12 @@ impl<'a> Product<'a> {
         // The key first: most terminal states repeat a decision already made, and a new
         // one is built from the key alone.
         let mut key = std::mem::take(&mut self.key);
-        Selection::key_of(self.ir, denies(), paths(), usable, &mut key);
+        selection_key(self.ir, denies(), paths(), usable, &mut key);
         let hash = hash_words(&key);
         let r = match self.decision_ids.get(hash, &key) {
             Some(id) => Ok(id | TERMINAL),
             None => index_u32(self.decisions.len(), self.limit).and_then(|id| {
-                let d = Selection::decision_of_key(self.ir, &key, &mut self.offers);
+                let d = decision_of_key(self.ir, &key, &mut self.offers);
                 self.decisions.push(d);
                 self.decision_ids.insert(hash, &key, id, self.limit)?;
                 Ok(id | TERMINAL)
