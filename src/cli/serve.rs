@@ -44,7 +44,7 @@ pub struct Args {
     playground: bool,
     /// Threads answering HTTP. One gives the lowest tail latency next to a busy service
     /// (no work stealing, no wake-ups between workers); large batches and the authoring
-    /// endpoints run on a separate pool with one thread per core either way. Raise it
+    /// endpoints are worked off the HTTP threads, at most one per core at a time. Raise it
     /// only when one thread's ~60,000 requests/s are not enough.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: u16,

@@ -205,3 +205,32 @@ pub async fn method_not_allowed() -> ApiError {
         "this route does not answer that method",
     )
 }
+
+/// Run `f` on the blocking pool once `limit` gives a permit (held until `f` returns):
+/// large decision batches and the authoring endpoints, off the HTTP threads.
+pub async fn on_pool<F>(
+    limit: &std::sync::Arc<tokio::sync::Semaphore>,
+    f: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Result<Response, ApiError> + Send + 'static,
+{
+    let permit = limit
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("shutting down"))?;
+    tokio::task::spawn_blocking(move || {
+        let r = f();
+        drop(permit);
+        r
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request's work failed",
+        )
+    })?
+}

@@ -39,27 +39,7 @@ async fn bounded<F>(app: &App, f: F) -> Response
 where
     F: FnOnce() -> Result<Response, ApiError> + Send + 'static,
 {
-    let work = async {
-        let permit = app
-            .authoring
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::unavailable("shutting down"))?;
-        tokio::task::spawn_blocking(move || {
-            let r = f();
-            drop(permit);
-            r
-        })
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the request's work failed",
-            )
-        })?
-    };
+    let work = api::on_pool(&app.authoring, f);
     match tokio::time::timeout(TIME_LIMIT, work).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.into_response(),

@@ -147,25 +147,8 @@ async fn decide_inner(
     if bytes.len() < OFFLOAD_BYTES {
         return answer(&app, &loaded, &bytes, &flags, start);
     }
-    let permit = app
-        .heavy
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::unavailable("shutting down"))?;
-    tokio::task::spawn_blocking(move || {
-        let r = answer(&app, &loaded, &bytes, &flags, start);
-        drop(permit);
-        r
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the request's work failed",
-        )
-    })?
+    let heavy = app.heavy.clone();
+    api::on_pool(&heavy, move || answer(&app, &loaded, &bytes, &flags, start)).await
 }
 
 /// Parse the body, decide and answer.
