@@ -19,6 +19,7 @@ pub mod ids;
 pub mod log;
 pub mod metrics;
 pub mod playground;
+pub mod share;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -192,9 +193,11 @@ pub fn router(app: Arc<App>, playground: bool) -> Router {
         .with_state(app)
 }
 
-/// Count and time every request; answer 503 once shutdown began.
+/// Count and time every request; answer 503 once shutdown began. A thread that has run
+/// a whole [`share::SLICE`] without parking first gives the core away.
 async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    share::before_request(start);
     let route = req
         .extensions()
         .get::<MatchedPath>()
