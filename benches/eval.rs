@@ -68,6 +68,17 @@ fn evaluate(c: &mut Criterion) {
             black_box(engine.dense_list_seed(10_000).deserialize(&mut de).unwrap());
         })
     });
+    // The same list through the byte scanner (what `regain serve` tries first).
+    g.bench_function("dense_list_scan", |b| {
+        let list = format!("[{}]", common::alipay_profiles().join(","));
+        b.iter(|| {
+            black_box(
+                engine
+                    .dense_list_from_json(black_box(list.as_bytes()), 10_000)
+                    .unwrap(),
+            );
+        })
+    });
     g.finish();
 }
 

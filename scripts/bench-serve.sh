@@ -7,8 +7,9 @@
 #   SERVE_ARGS="--threads 1" scripts/bench-serve.sh     # extra `regain serve` flags
 #
 # Runs, each after a 2 s warm-up, `wrk -t2 -c32` (wrk and the server share the cores):
-#   1. regain: single decisions (one complete decision = every path, per request);
-#   2. regain: batches of 1,000 profiles (decisions/s = requests/s × 1,000);
+#   1. regain: batches of 1,000 profiles (decisions/s = requests/s × 1,000);
+#   2. regain: single decisions (one complete decision = every path, per request),
+#      alternating three times with
 #   3. regain: single decisions with the decision log on (to a file);
 #   4. cedar-agent: `POST /v1/is_authorized`, one path per request, the alipay policy
 #      translated to Cedar as benches/peers.rs translates it
@@ -89,20 +90,26 @@ URL_LOG="http://$ADDR/v1/policies/alipay_password_reset/decide"
 OFFERED="$(curl -sf -X POST -H 'Content-Type: application/json' --data @"$TMP/one.json" "$URL" \
   | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["result"]["paths"]))')"
 echo "regain offers: $OFFERED"
+# Batches first: the decision log's file (about 0.5 GB over the rounds below) is
+# written back to disk for a while after them, which slows whatever runs next.
+run "regain: batches of 1,000 profiles (decisions/s = requests/s x 1000)" "$TMP/batch.lua" "$URL"
 # The log's cost is measured by alternating the two servers (this VM's speed drifts
 # by tens of percent within minutes): three runs each, then the medians.
 for round in 1 2 3; do
   run "regain: single decisions (round $round)" "$TMP/one.lua" "$URL" | tee -a "$TMP/off.txt"
   run "regain: single decisions, decision log on (round $round)" "$TMP/one.lua" "$URL_LOG" | tee -a "$TMP/on.txt"
 done
-run "regain: batches of 1,000 profiles (decisions/s = requests/s x 1000)" "$TMP/batch.lua" "$URL"
 stop
 stop
 echo "decision-log lines: $(wc -l < "$TMP/decisions.jsonl")"
+rm -f "$TMP/decisions.jsonl"
+sync # the log's write-back ends here, not during the next measurement
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 OFF="$(sed -n 's/^Requests\/sec: *//p' "$TMP/off.txt" | median)"
 ON="$(sed -n 's/^Requests\/sec: *//p' "$TMP/on.txt" | median)"
-P99="$(sed -n 's/^ *99% *//p' "$TMP/off.txt" | sed 's/ms$//;s/\([0-9.]*\)us$/\1e-3/' | awk '{print $1+0}' | median)"
+p99s() { sed -n 's/^ *99% *//p' "$1" | sed 's/ms$//;s/\([0-9.]*\)us$/\1e-3/' | awk '{print $1+0}'; }
+P99="$(p99s "$TMP/off.txt" | median)"
+echo "p99 per run (ms): log off $(p99s "$TMP/off.txt" | tr '\n' ' ')/ log on $(p99s "$TMP/on.txt" | tr '\n' ' ')"
 echo "== medians of 3: log off ${OFF} req/s (p99 ${P99} ms), log on ${ON} req/s: $(python3 -c "print(f'{($ON/$OFF-1)*100:+.1f} %')")"
 
 if [ -n "${CEDAR_AGENT:-}" ]; then

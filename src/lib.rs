@@ -291,6 +291,29 @@ impl Engine {
         profile::DenseListSeed::new(&self.policy.ir, &self.policy.keys, limit)
     }
 
+    /// A JSON array of at most `limit` profiles read straight into their dense values
+    /// by a byte scanner (no serde; about twice as fast as [`Engine::dense_list_seed`]),
+    /// or `None` when the text is anything else: a bad item, more than `limit` items,
+    /// or JSON the scanner leaves to serde (escapes in strings, fractions, exponents,
+    /// `-0`). Then read it with [`Engine::dense_list_seed`], or the items one by one
+    /// with [`Engine::profile_from_json`] for the messages.
+    pub fn dense_list_from_json(&self, text: &[u8], limit: usize) -> Option<profile::DenseList> {
+        profile::dense_list_from_json(&self.policy.ir, &self.policy.keys, text, limit)
+    }
+
+    /// `{"<field>": [profiles…]}`, an object whose only key is `field` (written without
+    /// escapes) holding a list of at most `limit` profiles — the batch body of
+    /// `regain serve` — read by the byte scanner; `None` as for
+    /// [`Engine::dense_list_from_json`], or when the object holds anything else.
+    pub fn dense_list_from_json_object(
+        &self,
+        text: &[u8],
+        field: &str,
+        limit: usize,
+    ) -> Option<profile::DenseList> {
+        profile::dense_batch_from_json(&self.policy.ir, &self.policy.keys, text, field, limit)
+    }
+
     /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.
     pub fn builder(&self) -> ProfileBuilder<'_> {
         ProfileBuilder::new(&self.policy.ir, self)

@@ -338,6 +338,32 @@ mod fast_path {
         Engine::new(&Policy::parse(DEEP).unwrap()).unwrap()
     }
 
+    /// `text` spelled another way: JSON whitespace moved around (or a form feed, which
+    /// JSON does not allow), a key written with an escape, a number as a fraction, an
+    /// exponent, `-0` or with a leading zero — what the byte scanner leaves to serde.
+    fn respelled() -> impl Strategy<Value = String> {
+        (doc(), 0..9usize, any::<prop::sample::Index>()).prop_map(|(text, how, at)| {
+            let nth = |pat: &str| -> Option<usize> {
+                let hits: Vec<usize> = text.match_indices(pat).map(|(i, _)| i).collect();
+                (!hits.is_empty()).then(|| hits[at.index(hits.len())])
+            };
+            let splice = |i: usize, len: usize, with: &str| {
+                format!("{}{with}{}", &text[..i], &text[i + len..])
+            };
+            match how {
+                0 => format!(" \t\r\n{text}\n "),
+                1 => text.replace(", ", ",\n\t").replace(": ", " :\r\n"),
+                2 => text.replace(": ", ":").replace(", ", ","),
+                3 => nth(", ").map_or(text.clone(), |i| splice(i, 2, ",\u{c} ")),
+                4 => nth("\"a").map_or(text.clone(), |i| splice(i, 2, "\"\\u0061")),
+                5 => nth("2").map_or(text.clone(), |i| splice(i, 1, "2.0")),
+                6 => nth("2").map_or(text.clone(), |i| splice(i, 1, "2e0")),
+                7 => nth(" 0").map_or(text.clone(), |i| splice(i, 2, " -0")),
+                _ => nth(" 2").map_or(text.clone(), |i| splice(i, 2, " 02")),
+            }
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -350,6 +376,50 @@ mod fast_path {
                 (Ok(f), Ok(s)) => prop_assert_eq!(f.values(), s.values(), "{}", text),
                 (Err(_), Err(_)) => {}
                 _ => prop_assert!(false, "{}: json {:?} document {:?}", text, fast.is_ok(), slow.is_ok()),
+            }
+        }
+
+        #[test]
+        fn json_respelled_agrees_with_documents(text in respelled()) {
+            // The byte scanner reads first and must give up, not misread, on whatever
+            // it leaves to serde.
+            let e = engine();
+            let fast = e.profile_from_json(&text);
+            let slow = Document::from_json(&text).map_err(|_| ()).and_then(|d| e.profile_from_document(&d).map_err(|_| ()));
+            match (&fast, &slow) {
+                (Ok(f), Ok(s)) => prop_assert_eq!(f.values(), s.values(), "{}", text),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{}: json {:?} document {:?}", text, fast.is_ok(), slow.is_ok()),
+            }
+        }
+
+        #[test]
+        fn the_byte_scanner_reads_lists_as_serde_does(
+            items in prop::collection::vec(prop_oneof![doc(), respelled()], 0..6),
+            sep in prop::sample::select(vec![",", ", ", " ,\n", "\t,\r\n"]),
+        ) {
+            let e = engine();
+            let text = format!("[{}]", items.join(sep));
+            let seed = e.dense_list_seed(4).deserialize(&mut serde_json::Deserializer::from_str(&text));
+            match (e.dense_list_from_json(text.as_bytes(), 4), seed) {
+                (Some(scanned), Ok(read)) => prop_assert_eq!(scanned, read, "{}", text),
+                (Some(_), Err(_)) => prop_assert!(false, "the scanner took what serde refuses: {}", text),
+                (None, _) => {} // given up: the caller reads it another way
+            }
+        }
+
+        #[test]
+        fn the_byte_scanner_gives_up_without_panicking_on_any_bytes(
+            bytes in prop::collection::vec(any::<u8>(), 0..200),
+            prefix in prop::sample::select(vec!["", "[", "[{", "[{\"a\": {\"b\": {\"c\": "]),
+        ) {
+            let e = engine();
+            let text = [prefix.as_bytes(), &bytes].concat();
+            if let Some(list) = e.dense_list_from_json(&text, 4) {
+                // Only valid JSON, read as serde reads it, is ever accepted.
+                let s = std::str::from_utf8(&text).expect("accepted text is UTF-8");
+                let read = e.dense_list_seed(4).deserialize(&mut serde_json::Deserializer::from_str(s));
+                prop_assert_eq!(Ok(list), read.map_err(|_| ()));
             }
         }
 
@@ -388,6 +458,30 @@ mod fast_path {
             .deserialize(&mut serde_json::Deserializer::from_str(text))
             .unwrap();
         assert_eq!(v.values(), [1, 2, 1, 1, -2, 0, 0, 0, 0, 2]);
+        // The byte scanner reads the same batch; it leaves an escaped key to serde.
+        assert_eq!(
+            e.dense_list_from_json(text.as_bytes(), 10).as_ref(),
+            Some(&v)
+        );
+        assert_eq!(
+            e.dense_list_from_json(text.as_bytes(), 1),
+            None,
+            "over the limit"
+        );
+        let escaped = text.replacen("\"g\"", "\"\\u0067\"", 1);
+        assert_eq!(e.dense_list_from_json(escaped.as_bytes(), 10), None);
+        let by_serde = e
+            .dense_list_seed(10)
+            .deserialize(&mut serde_json::Deserializer::from_str(&escaped))
+            .unwrap();
+        assert_eq!(by_serde, v);
+        // The same list as a request body's one field.
+        let body = |b: &str| e.dense_list_from_json_object(b.as_bytes(), "profiles", 10);
+        assert_eq!(body(&format!(" {{ \"profiles\" :\n{text} }}\n")).as_ref(), Some(&v));
+        assert_eq!(body(&format!("{{\"profiles\": {text}, \"x\": 1}}")), None);
+        assert_eq!(body(&format!("{{\"profile\": {text}}}")), None);
+        assert_eq!(body(&format!("{{\"profiles\": {text}}} x")), None);
+        assert_eq!(body(&format!("\u{c}{{\"profiles\": {text}}}")), None, "form feed");
         let each: Vec<&[i64]> = v.profiles().collect();
         assert_eq!(each, [&[1, 2, 1, 1, -2][..], &[0, 0, 0, 0, 2][..]]);
         let empty = e

@@ -207,7 +207,10 @@ pub async fn method_not_allowed() -> ApiError {
 }
 
 /// Run `f` on the blocking pool once `limit` gives a permit (held until `f` returns):
-/// large decision batches and the authoring endpoints, off the HTTP threads.
+/// large decision batches and the authoring endpoints, off the HTTP threads. The time a
+/// request waits for its permit counts toward its timeout, like any other. The server
+/// never closes its semaphores (a graceful shutdown lets the requests in flight finish,
+/// including those still waiting), so the "shutting down" answer is only a guard.
 pub async fn on_pool<F>(
     limit: &std::sync::Arc<tokio::sync::Semaphore>,
     f: F,

@@ -163,7 +163,14 @@ fn answer(
     // The common case, a batch of valid profiles, is read in one pass; anything else
     // (one profile, a bad item, a malformed body) by the path that words each problem.
     if let Some(list) = starts_as_batch(bytes)
-        .then(|| fast_batch(&loaded.engine, bytes))
+        .then(|| {
+            // The byte scanner first; serde's one-pass reader when it gives up
+            // (escapes, fractions…).
+            let engine = &loaded.engine;
+            engine
+                .dense_list_from_json_object(bytes, "profiles", MAX_BATCH)
+                .or_else(|| fast_batch(engine, bytes))
+        })
         .flatten()
     {
         let items: Vec<Result<&[i64], &crate::ProfileError>> = list.profiles().map(Ok).collect();

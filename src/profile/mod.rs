@@ -775,6 +775,8 @@ impl KeyIndex {
     }
 }
 
+mod scan;
+
 /// The fast path of JSON profiles: validates while deserializing, straight into dense
 /// values, without building a tree or any owned string. It accepts exactly what
 /// [`values_from_node`] accepts; on anything else it gives up (`None`) and the caller
@@ -1044,6 +1046,29 @@ mod fast {
     }
 }
 
+/// A JSON array of at most `limit` profiles read by the byte scanner (see
+/// [`crate::Engine::dense_list_from_json`]).
+pub(crate) fn dense_list_from_json(
+    ir: &Ir,
+    keys: &KeyIndex,
+    text: &[u8],
+    limit: usize,
+) -> Option<DenseList> {
+    scan::list(ir, keys, text, limit)
+}
+
+/// An object whose only key is `field`, holding a list of at most `limit` profiles,
+/// read by the byte scanner; `None` for anything else.
+pub(crate) fn dense_batch_from_json(
+    ir: &Ir,
+    keys: &KeyIndex,
+    text: &[u8],
+    field: &str,
+    limit: usize,
+) -> Option<DenseList> {
+    scan::wrapped_list(ir, keys, text, field, limit)
+}
+
 /// Reads a JSON array of profiles straight into their dense values ([`DenseList`]: one
 /// value per fact, profile after profile), validating as [`crate::Engine::profile_from_json`] does, for
 /// servers whose request bodies hold a list of profiles. Wordless and strict: any item
@@ -1113,13 +1138,17 @@ impl<'de> de::DeserializeSeed<'de> for DenseListSeed<'_> {
     }
 }
 
-/// Dense values of a JSON profile: the fast path, and the slow one (which words every
-/// problem) when the fast one gives up.
+/// Dense values of a JSON profile: the byte scanner, serde's fast path when the scanner
+/// gives up (escapes, fractions…), and the slow path (which words every problem) when
+/// that gives up too.
 pub(crate) fn values_from_json(
     ir: &Ir,
     keys: &KeyIndex,
     text: &str,
 ) -> Result<Vec<i64>, ProfileError> {
+    if let Some(v) = scan::values(ir, keys, text.as_bytes()) {
+        return Ok(v);
+    }
     if let Some(v) = fast::values(ir, keys, text) {
         return Ok(v);
     }

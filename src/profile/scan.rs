@@ -1,0 +1,336 @@
+//! A byte scanner for JSON profiles, the fastest of the three readers.
+//!
+//! It reads the shape services send — objects, keys and enum strings without escapes,
+//! integers and booleans, JSON's four whitespace bytes — straight into dense values,
+//! without serde, and gives up (`None`) on anything else: an escape, a fraction or an
+//! exponent, `-0`, `null`, an unknown or repeated key, a value of the wrong type. The
+//! caller then takes a path that reads all of JSON (serde, and the document path that
+//! words every problem), so giving up is never wrong, only slower. Whatever it accepts
+//! it reads exactly as those paths do (tests/profiles.rs checks it against them).
+//!
+//! Everything outside strings is ASCII, and a string is only accepted when its bytes
+//! equal a fact's, group's or variant's name, so an accepted text is valid UTF-8
+//! without a separate check. Objects nest only where a key names a group of facts, so
+//! the recursion is as deep as the policy's dotted names, whatever the input.
+
+use super::{fill_defaults, DenseList, KeyIndex, KeyTarget};
+use crate::check::ir::{FactType, Ir};
+
+/// A position in the text.
+struct Cursor<'b> {
+    text: &'b [u8],
+    at: usize,
+}
+
+impl<'b> Cursor<'b> {
+    fn new(text: &'b [u8]) -> Self {
+        Cursor { text, at: 0 }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    /// Skip JSON whitespace (space, tab, line feed, carriage return: not form feed).
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// `byte`, or give up.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek() == Some(byte)).then(|| self.at += 1)
+    }
+
+    /// Whether `byte` comes next; taken if so.
+    fn take(&mut self, byte: u8) -> bool {
+        self.eat(byte).is_some()
+    }
+
+    /// `word` (a literal such as `true`), or give up.
+    fn word(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(word.len())?;
+        (self.text.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A string without escapes or control characters: the bytes between its quotes.
+    fn plain_str(&mut self) -> Option<&'b [u8]> {
+        self.eat(b'"')?;
+        let rest = self.text.get(self.at..)?;
+        let len = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.at += len + 1;
+        rest.get(..len)
+    }
+
+    /// An integer as JSON writes it (`-?(0|[1-9][0-9]*)`), within `i64`; gives up on a
+    /// fraction, an exponent or `-0` (which serde reads as a float).
+    fn int(&mut self) -> Option<i64> {
+        let negative = self.take(b'-');
+        let first = self.peek().filter(u8::is_ascii_digit)?;
+        let mut magnitude: u64 = 0;
+        if first == b'0' {
+            self.at += 1;
+            if negative {
+                return None;
+            }
+        } else {
+            while let Some(d) = self.peek().filter(u8::is_ascii_digit) {
+                magnitude = magnitude
+                    .checked_mul(10)?
+                    .checked_add(u64::from(d - b'0'))?;
+                self.at += 1;
+            }
+        }
+        if matches!(self.peek(), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+            return None;
+        }
+        if negative {
+            0i64.checked_sub_unsigned(magnitude)
+        } else {
+            i64::try_from(magnitude).ok()
+        }
+    }
+}
+
+/// The values of one profile being read.
+pub(crate) struct Scanner<'a> {
+    ir: &'a Ir,
+    keys: &'a KeyIndex,
+    values: Vec<i64>,
+    seen: Vec<bool>,
+    /// Per level, where the next key is looked for first: just after the last one
+    /// found, since profiles mostly list facts in the policy's order.
+    hints: Vec<usize>,
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(ir: &'a Ir, keys: &'a KeyIndex) -> Self {
+        Scanner {
+            ir,
+            keys,
+            values: vec![0; ir.facts.len()],
+            seen: vec![false; ir.facts.len()],
+            hints: vec![0; keys.levels.len()],
+        }
+    }
+
+    fn reset(&mut self) {
+        self.values.fill(0);
+        self.seen.fill(false);
+        self.hints.fill(0);
+    }
+
+    /// What `key` names at `level`, if anything.
+    fn find(&mut self, level: usize, key: &[u8]) -> Option<KeyTarget> {
+        let entries = self.keys.levels.get(level)?;
+        let hint = self
+            .hints
+            .get(level)
+            .copied()
+            .unwrap_or(0)
+            .min(entries.len());
+        let (before, after) = entries.split_at(hint);
+        let i = match after.iter().position(|(k, _)| k.as_bytes() == key) {
+            Some(i) => hint + i,
+            None => before.iter().position(|(k, _)| k.as_bytes() == key)?,
+        };
+        if let Some(h) = self.hints.get_mut(level) {
+            *h = i + 1;
+        }
+        entries.get(i).map(|(_, t)| *t)
+    }
+
+    /// An object of facts at `level` (the cursor on its `{`).
+    fn object(&mut self, c: &mut Cursor<'_>, level: usize) -> Option<()> {
+        c.eat(b'{')?;
+        c.ws();
+        if c.take(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = c.plain_str()?;
+            c.ws();
+            c.eat(b':')?;
+            c.ws();
+            match self.find(level, key)? {
+                KeyTarget::Fact(i) => {
+                    let seen = self.seen.get_mut(i)?;
+                    if std::mem::replace(seen, true) {
+                        return None; // given twice
+                    }
+                    let v = self.value(c, i)?;
+                    *self.values.get_mut(i)? = v;
+                }
+                KeyTarget::Group(g) => self.object(c, g)?,
+            }
+            c.ws();
+            if c.take(b'}') {
+                return Some(());
+            }
+            c.eat(b',')?;
+            c.ws();
+        }
+    }
+
+    /// The value of fact `i`, validated against its type.
+    fn value(&self, c: &mut Cursor<'_>, i: usize) -> Option<i64> {
+        match &self.ir.facts.get(i)?.ty {
+            FactType::Bool => match c.peek()? {
+                b't' => c.word(b"true").map(|()| 1),
+                b'f' => c.word(b"false").map(|()| 0),
+                _ => None,
+            },
+            FactType::Int { lo, hi } => c.int().filter(|v| (*lo..=*hi).contains(v)),
+            FactType::Enum(variants) => {
+                let s = c.plain_str()?;
+                let at = variants.iter().position(|v| v.as_bytes() == s)?;
+                i64::try_from(at).ok()
+            }
+        }
+    }
+
+    /// One profile object at the cursor, defaults filled in; `None` also when a fact
+    /// without a default is missing.
+    fn profile(&mut self, c: &mut Cursor<'_>) -> Option<()> {
+        self.reset();
+        self.object(c, 0)?;
+        fill_defaults(&mut self.values, &self.seen, &self.ir.facts)
+    }
+
+    /// A list of at most `limit` profiles at the cursor (on its `[`).
+    fn list(&mut self, c: &mut Cursor<'_>, limit: usize) -> Option<DenseList> {
+        c.eat(b'[')?;
+        c.ws();
+        let width = self.ir.facts.len();
+        let mut out = DenseList {
+            count: 0,
+            width,
+            values: Vec::new(),
+        };
+        if c.take(b']') {
+            return Some(out);
+        }
+        loop {
+            if out.count == limit {
+                return None;
+            }
+            self.profile(c)?;
+            if out.count == 0 {
+                // Sized from the first item: the text's length over the item's.
+                let per_item = c.at.max(1);
+                let guess = (c.text.len() / per_item).clamp(1, limit);
+                out.values.reserve(width.saturating_mul(guess));
+            }
+            out.values.extend_from_slice(&self.values);
+            out.count += 1;
+            c.ws();
+            if c.take(b']') {
+                return Some(out);
+            }
+            c.eat(b',')?;
+            c.ws();
+        }
+    }
+}
+
+/// Dense values of one JSON profile (the whole text), or `None` to take another path.
+pub(crate) fn values(ir: &Ir, keys: &KeyIndex, text: &[u8]) -> Option<Vec<i64>> {
+    let mut s = Scanner::new(ir, keys);
+    let mut c = Cursor::new(text);
+    c.ws();
+    s.profile(&mut c)?;
+    c.ws();
+    (c.at == text.len()).then_some(s.values)
+}
+
+/// A JSON list of at most `limit` profiles (the whole text), or `None` to take another
+/// path.
+pub(crate) fn list(ir: &Ir, keys: &KeyIndex, text: &[u8], limit: usize) -> Option<DenseList> {
+    let mut s = Scanner::new(ir, keys);
+    let mut c = Cursor::new(text);
+    c.ws();
+    let out = s.list(&mut c, limit)?;
+    c.ws();
+    (c.at == text.len()).then_some(out)
+}
+
+/// An object whose only key is `field` (written without escapes) and whose value is a
+/// list of at most `limit` profiles — a batch request's body — or `None` to take
+/// another path.
+pub(crate) fn wrapped_list(
+    ir: &Ir,
+    keys: &KeyIndex,
+    text: &[u8],
+    field: &str,
+    limit: usize,
+) -> Option<DenseList> {
+    let mut s = Scanner::new(ir, keys);
+    let mut c = Cursor::new(text);
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    if c.plain_str()? != field.as_bytes() {
+        return None;
+    }
+    c.ws();
+    c.eat(b':')?;
+    c.ws();
+    let out = s.list(&mut c, limit)?;
+    c.ws();
+    c.eat(b'}')?;
+    c.ws();
+    (c.at == text.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    fn int(text: &str) -> Option<i64> {
+        let mut c = Cursor::new(text.as_bytes());
+        let v = c.int()?;
+        (c.at == text.len()).then_some(v)
+    }
+
+    #[test]
+    fn integers_as_json_writes_them_and_nothing_else() {
+        assert_eq!(int("0"), Some(0));
+        assert_eq!(int("42"), Some(42));
+        assert_eq!(int("-7"), Some(-7));
+        assert_eq!(int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(int("-9223372036854775808"), Some(i64::MIN));
+        for given_up in [
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999999",
+            "-0",
+            "01",
+            "1.0",
+            "1e3",
+            "1E3",
+            "-",
+            "+1",
+            "",
+            "-a",
+        ] {
+            assert_eq!(int(given_up), None, "{given_up}");
+        }
+    }
+
+    #[test]
+    fn strings_with_escapes_or_control_characters_are_given_up() {
+        let plain = |t: &str| Cursor::new(t.as_bytes()).plain_str().map(<[u8]>::to_vec);
+        assert_eq!(plain(r#""phone""#), Some(b"phone".to_vec()));
+        assert_eq!(plain(r#""""#), Some(Vec::new()));
+        assert_eq!(plain(r#""ph\u006fne""#), None);
+        assert_eq!(plain("\"a\tb\""), None);
+        assert_eq!(plain("\"open"), None);
+        assert_eq!(plain("phone"), None);
+    }
+}
