@@ -421,6 +421,21 @@ mod fast_path {
                 let read = e.dense_list_seed(4).deserialize(&mut serde_json::Deserializer::from_str(s));
                 prop_assert_eq!(Ok(list), read.map_err(|_| ()));
             }
+            // The same bytes as a request body's field, and as one profile.
+            let body = [b"{\"profiles\": ".as_slice(), &text].concat();
+            if let Some(list) = e.dense_list_from_json_object(&body, "profiles", 4) {
+                let value: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON");
+                let inner = value["profiles"].to_string();
+                let read = e.dense_list_seed(4).deserialize(&mut serde_json::Deserializer::from_str(&inner));
+                prop_assert_eq!(Ok(list), read.map_err(|_| ()));
+            }
+            let one = String::from_utf8_lossy(&bytes[..]);
+            let one = format!("{}{one}", prefix.trim_start_matches('['));
+            if let Ok(p) = e.profile_from_json(&one) {
+                let d = Document::from_json(&one).expect("a document");
+                let slow = e.profile_from_document(&d).expect("a valid profile");
+                prop_assert_eq!(p.values(), slow.values());
+            }
         }
 
         #[test]
@@ -477,11 +492,18 @@ mod fast_path {
         assert_eq!(by_serde, v);
         // The same list as a request body's one field.
         let body = |b: &str| e.dense_list_from_json_object(b.as_bytes(), "profiles", 10);
-        assert_eq!(body(&format!(" {{ \"profiles\" :\n{text} }}\n")).as_ref(), Some(&v));
+        assert_eq!(
+            body(&format!(" {{ \"profiles\" :\n{text} }}\n")).as_ref(),
+            Some(&v)
+        );
         assert_eq!(body(&format!("{{\"profiles\": {text}, \"x\": 1}}")), None);
         assert_eq!(body(&format!("{{\"profile\": {text}}}")), None);
         assert_eq!(body(&format!("{{\"profiles\": {text}}} x")), None);
-        assert_eq!(body(&format!("\u{c}{{\"profiles\": {text}}}")), None, "form feed");
+        assert_eq!(
+            body(&format!("\u{c}{{\"profiles\": {text}}}")),
+            None,
+            "form feed"
+        );
         let each: Vec<&[i64]> = v.profiles().collect();
         assert_eq!(each, [&[1, 2, 1, 1, -2][..], &[0, 0, 0, 0, 2][..]]);
         let empty = e

@@ -151,11 +151,7 @@ fn serve_until_signal(config: Config, threads: u16) -> i32 {
         b.worker_threads(usize::from(threads));
         b
     };
-    let runtime = match builder
-        .enable_all()
-        .on_thread_unpark(serve::share::unparked)
-        .build()
-    {
+    let runtime = match serve::share::install(builder.enable_all()).build() {
         Ok(r) => r,
         Err(e) => return super::fail(EXIT_BAD_INPUT, format!("cannot start: {e}")),
     };

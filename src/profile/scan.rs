@@ -3,7 +3,8 @@
 //! It reads the shape services send — objects, keys and enum strings without escapes,
 //! integers and booleans, JSON's four whitespace bytes — straight into dense values,
 //! without serde, and gives up (`None`) on anything else: an escape, a fraction or an
-//! exponent, `-0`, `null`, an unknown or repeated key, a value of the wrong type. The
+//! exponent, `-0`, `null`, an unknown key, a fact given twice (nested or dotted), a
+//! value of the wrong type, objects nested deeper than [`MAX_DEPTH`]. The
 //! caller then takes a path that reads all of JSON (serde, and the document path that
 //! words every problem), so giving up is never wrong, only slower. Whatever it accepts
 //! it reads exactly as those paths do (tests/profiles.rs checks it against them).
@@ -11,7 +12,15 @@
 //! Everything outside strings is ASCII, and a string is only accepted when its bytes
 //! equal a fact's, group's or variant's name, so an accepted text is valid UTF-8
 //! without a separate check. Objects nest only where a key names a group of facts, so
-//! the recursion is as deep as the policy's dotted names, whatever the input.
+//! the recursion is as deep as the policy's dotted names, whatever the input, and never
+//! deeper than [`MAX_DEPTH`] (serde_json's own limit is 128 levels).
+
+/// The deepest object the scanner reads (a profile nested this deep goes to serde,
+/// which refuses beyond its own limit as the other paths do).
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// The most profiles a list's values are reserved for before they are read.
+const MAX_RESERVE: usize = 16_384;
 
 use super::{fill_defaults, DenseList, KeyIndex, KeyTarget};
 use crate::check::ir::{FactType, Ir};
@@ -146,8 +155,11 @@ impl<'a> Scanner<'a> {
         entries.get(i).map(|(_, t)| *t)
     }
 
-    /// An object of facts at `level` (the cursor on its `{`).
-    fn object(&mut self, c: &mut Cursor<'_>, level: usize) -> Option<()> {
+    /// An object of facts at `level`, `depth` objects deep (the cursor on its `{`).
+    fn object(&mut self, c: &mut Cursor<'_>, level: usize, depth: usize) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
         c.eat(b'{')?;
         c.ws();
         if c.take(b'}') {
@@ -167,7 +179,7 @@ impl<'a> Scanner<'a> {
                     let v = self.value(c, i)?;
                     *self.values.get_mut(i)? = v;
                 }
-                KeyTarget::Group(g) => self.object(c, g)?,
+                KeyTarget::Group(g) => self.object(c, g, depth + 1)?,
             }
             c.ws();
             if c.take(b'}') {
@@ -197,14 +209,15 @@ impl<'a> Scanner<'a> {
 
     /// One profile object at the cursor, defaults filled in; `None` also when a fact
     /// without a default is missing.
-    fn profile(&mut self, c: &mut Cursor<'_>) -> Option<()> {
+    fn profile(&mut self, c: &mut Cursor<'_>, depth: usize) -> Option<()> {
         self.reset();
-        self.object(c, 0)?;
+        self.object(c, 0, depth)?;
         fill_defaults(&mut self.values, &self.seen, &self.ir.facts)
     }
 
-    /// A list of at most `limit` profiles at the cursor (on its `[`).
-    fn list(&mut self, c: &mut Cursor<'_>, limit: usize) -> Option<DenseList> {
+    /// A list of at most `limit` profiles at the cursor (on its `[`), `depth` containers
+    /// deep.
+    fn list(&mut self, c: &mut Cursor<'_>, limit: usize, depth: usize) -> Option<DenseList> {
         c.eat(b'[')?;
         c.ws();
         let width = self.ir.facts.len();
@@ -220,11 +233,12 @@ impl<'a> Scanner<'a> {
             if out.count == limit {
                 return None;
             }
-            self.profile(c)?;
+            self.profile(c, depth + 1)?;
             if out.count == 0 {
-                // Sized from the first item: the text's length over the item's.
+                // Sized from the first item: the text's length over the item's (at
+                // most MAX_RESERVE profiles ahead of what is read).
                 let per_item = c.at.max(1);
-                let guess = (c.text.len() / per_item).clamp(1, limit);
+                let guess = (c.text.len() / per_item).min(limit).min(MAX_RESERVE);
                 out.values.reserve(width.saturating_mul(guess));
             }
             out.values.extend_from_slice(&self.values);
@@ -244,7 +258,7 @@ pub(crate) fn values(ir: &Ir, keys: &KeyIndex, text: &[u8]) -> Option<Vec<i64>> 
     let mut s = Scanner::new(ir, keys);
     let mut c = Cursor::new(text);
     c.ws();
-    s.profile(&mut c)?;
+    s.profile(&mut c, 0)?;
     c.ws();
     (c.at == text.len()).then_some(s.values)
 }
@@ -255,7 +269,7 @@ pub(crate) fn list(ir: &Ir, keys: &KeyIndex, text: &[u8], limit: usize) -> Optio
     let mut s = Scanner::new(ir, keys);
     let mut c = Cursor::new(text);
     c.ws();
-    let out = s.list(&mut c, limit)?;
+    let out = s.list(&mut c, limit, 0)?;
     c.ws();
     (c.at == text.len()).then_some(out)
 }
@@ -281,7 +295,7 @@ pub(crate) fn wrapped_list(
     c.ws();
     c.eat(b':')?;
     c.ws();
-    let out = s.list(&mut c, limit)?;
+    let out = s.list(&mut c, limit, 1)?;
     c.ws();
     c.eat(b'}')?;
     c.ws();
@@ -290,7 +304,26 @@ pub(crate) fn wrapped_list(
 
 #[cfg(test)]
 mod tests {
-    use super::Cursor;
+    use super::{Cursor, MAX_DEPTH};
+    use crate::Policy;
+
+    #[test]
+    fn profiles_nested_deeper_than_the_limit_are_left_to_serde() {
+        // One fact named a.a.a…a with `parts` parts, written fully nested.
+        let nested = |parts: usize| {
+            let name = vec!["a"; parts].join(".");
+            let src = format!(
+                "policy p facts {{ {name}: bool }} methods {{ m: knowledge requires {name} }} \
+                 path x {{ steps m grants g }}"
+            );
+            let policy = Policy::parse(&src).unwrap();
+            let text = format!("{}true{}", "{\"a\": ".repeat(parts), "}".repeat(parts));
+            super::values(&policy.ir, &policy.keys, text.as_bytes())
+        };
+        assert_eq!(nested(3), Some(vec![1]));
+        assert_eq!(nested(MAX_DEPTH - 1), Some(vec![1]));
+        assert_eq!(nested(MAX_DEPTH + 1), None);
+    }
 
     fn int(text: &str) -> Option<i64> {
         let mut c = Cursor::new(text.as_bytes());

@@ -11,6 +11,10 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! `regain serve` builds its runtime with [`share::install`], so that its HTTP thread
+//! yields the core to a waiting client thread; a program that embeds the server can
+//! do the same.
 
 pub mod api;
 pub mod author;
@@ -193,8 +197,9 @@ pub fn router(app: Arc<App>, playground: bool) -> Router {
         .with_state(app)
 }
 
-/// Count and time every request; answer 503 once shutdown began. A thread that has run
-/// a whole [`share::SLICE`] without parking first gives the core away.
+/// Count and time every request; answer 503 once shutdown began. A thread of a runtime
+/// with [`share::install`]'s hooks that has run a whole [`share::SLICE`] without sleeping
+/// first gives the core away.
 async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     share::before_request(start);
