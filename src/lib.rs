@@ -298,7 +298,7 @@ impl Engine {
     /// `-0`). Then read it with [`Engine::dense_list_seed`], or the items one by one
     /// with [`Engine::profile_from_json`] for the messages.
     pub fn dense_list_from_json(&self, text: &[u8], limit: usize) -> Option<profile::DenseList> {
-        profile::dense_list_from_json(&self.policy.ir, &self.policy.keys, text, limit)
+        profile::scan::list(&self.policy.ir, &self.policy.keys, text, limit)
     }
 
     /// `{"<field>": [profiles…]}`, an object whose only key is `field` (written without
@@ -311,7 +311,7 @@ impl Engine {
         field: &str,
         limit: usize,
     ) -> Option<profile::DenseList> {
-        profile::dense_batch_from_json(&self.policy.ir, &self.policy.keys, text, field, limit)
+        profile::scan::wrapped_list(&self.policy.ir, &self.policy.keys, text, field, limit)
     }
 
     /// A typed builder: `engine.builder().bool("phone.active", false).int("questions.set", 3).build()`.

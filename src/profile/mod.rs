@@ -775,7 +775,85 @@ impl KeyIndex {
     }
 }
 
-mod scan;
+pub(crate) mod scan;
+
+/// One profile being read by a fast reader (the byte scanner, or serde's seeds in
+/// `fast`): its values, which facts were given, and per level where to look for the
+/// next key.
+struct Reading<'a> {
+    ir: &'a Ir,
+    keys: &'a KeyIndex,
+    values: Vec<i64>,
+    seen: Vec<bool>,
+    /// Per level, where the next key is looked for first: just after the last one
+    /// found, since profiles mostly list facts in the policy's order.
+    hints: Vec<usize>,
+}
+
+impl<'a> Reading<'a> {
+    fn new(ir: &'a Ir, keys: &'a KeyIndex) -> Self {
+        Reading {
+            ir,
+            keys,
+            values: vec![0; ir.facts.len()],
+            seen: vec![false; ir.facts.len()],
+            hints: vec![0; keys.levels.len()],
+        }
+    }
+
+    /// Ready for the next profile.
+    #[inline]
+    fn reset(&mut self) {
+        self.values.fill(0);
+        self.seen.fill(false);
+        self.hints.fill(0);
+    }
+
+    /// What `key` names at `level`, if anything.
+    #[inline]
+    fn find(&mut self, level: usize, key: &[u8]) -> Option<KeyTarget> {
+        let entries = self.keys.levels.get(level)?;
+        let hint = self
+            .hints
+            .get(level)
+            .copied()
+            .unwrap_or(0)
+            .min(entries.len());
+        let (before, after) = entries.split_at(hint);
+        let i = match after.iter().position(|(k, _)| k.as_bytes() == key) {
+            Some(i) => hint + i,
+            None => before.iter().position(|(k, _)| k.as_bytes() == key)?,
+        };
+        if let Some(h) = self.hints.get_mut(level) {
+            *h = i + 1;
+        }
+        entries.get(i).map(|(_, t)| *t)
+    }
+
+    /// Fact `i`, now marked given; `None` when it was given already.
+    #[inline]
+    fn claim(&mut self, i: usize) -> Option<&'a Fact> {
+        let seen = self.seen.get_mut(i)?;
+        if std::mem::replace(seen, true) {
+            return None;
+        }
+        self.ir.facts.get(i)
+    }
+
+    /// Fact `i`'s value.
+    #[inline]
+    fn set(&mut self, i: usize, v: i64) {
+        if let Some(slot) = self.values.get_mut(i) {
+            *slot = v;
+        }
+    }
+
+    /// Defaults filled in for the facts not given; `false` when a fact without a
+    /// default is missing.
+    fn complete(&mut self) -> bool {
+        fill_defaults(&mut self.values, &self.seen, &self.ir.facts).is_some()
+    }
+}
 
 /// The fast path of JSON profiles: validates while deserializing, straight into dense
 /// values, without building a tree or any owned string. It accepts exactly what
@@ -786,7 +864,7 @@ mod fast {
 
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-    use super::{DenseList, KeyIndex, KeyTarget};
+    use super::{DenseList, KeyIndex, KeyTarget, Reading as State};
     use crate::check::ir::{Fact, FactType, Ir};
 
     /// Why the fast path gave up (the slow path says what is wrong).
@@ -804,38 +882,6 @@ mod fast {
     impl de::Error for GiveUp {
         fn custom<T: fmt::Display>(_msg: T) -> Self {
             GiveUp
-        }
-    }
-
-    struct State<'a> {
-        ir: &'a Ir,
-        keys: &'a KeyIndex,
-        values: Vec<i64>,
-        seen: Vec<bool>,
-        /// Per level, where the next key is looked for first: just after the last one
-        /// found, since profiles mostly list facts in the policy's order.
-        hints: Vec<usize>,
-    }
-
-    impl State<'_> {
-        /// What `key` names at `level`, if anything.
-        fn find(&mut self, level: usize, key: &str) -> Option<KeyTarget> {
-            let entries = self.keys.levels.get(level)?;
-            let hint = self
-                .hints
-                .get(level)
-                .copied()
-                .unwrap_or(0)
-                .min(entries.len());
-            let (before, after) = entries.split_at(hint);
-            let i = match after.iter().position(|(k, _)| k.as_ref() == key) {
-                Some(i) => hint + i,
-                None => before.iter().position(|(k, _)| k.as_ref() == key)?,
-            };
-            if let Some(h) = self.hints.get_mut(level) {
-                *h = i + 1;
-            }
-            entries.get(i).map(|(_, t)| *t)
         }
     }
 
@@ -866,18 +912,10 @@ mod fast {
             })? {
                 match target {
                     KeyTarget::Fact(i) => {
-                        let (Some(seen), Some(fact)) =
-                            (state.seen.get_mut(i), state.ir.facts.get(i))
-                        else {
-                            return Err(de::Error::custom(GiveUp));
-                        };
-                        if std::mem::replace(seen, true) {
-                            return Err(de::Error::custom(GiveUp)); // given twice
-                        }
+                        // Given twice: the slow path says so.
+                        let fact = state.claim(i).ok_or_else(|| de::Error::custom(GiveUp))?;
                         let v = map.next_value_seed(ValueSeed { fact })?;
-                        if let Some(slot) = state.values.get_mut(i) {
-                            *slot = v;
-                        }
+                        state.set(i, v);
                     }
                     KeyTarget::Group(g) => map.next_value_seed(MapSeed {
                         state: &mut *state,
@@ -909,7 +947,7 @@ mod fast {
         }
         fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyTarget, E> {
             self.state
-                .find(self.level, key)
+                .find(self.level, key.as_bytes())
                 .ok_or_else(|| E::custom(GiveUp))
         }
     }
@@ -956,31 +994,6 @@ mod fast {
                     .ok_or_else(|| E::custom(GiveUp)),
                 _ => Err(E::custom(GiveUp)),
             }
-        }
-    }
-
-    impl<'a> State<'a> {
-        fn new(ir: &'a Ir, keys: &'a KeyIndex) -> Self {
-            State {
-                ir,
-                keys,
-                values: vec![0; ir.facts.len()],
-                seen: vec![false; ir.facts.len()],
-                hints: vec![0; keys.levels.len()],
-            }
-        }
-
-        /// Ready for the next profile.
-        fn reset(&mut self) {
-            self.values.fill(0);
-            self.seen.fill(false);
-            self.hints.fill(0);
-        }
-
-        /// Defaults filled in for the facts not given; `false` when a fact without a
-        /// default is missing.
-        fn complete(&mut self) -> bool {
-            super::fill_defaults(&mut self.values, &self.seen, &self.ir.facts).is_some()
         }
     }
 
@@ -1044,29 +1057,6 @@ mod fast {
             }
         }
     }
-}
-
-/// A JSON array of at most `limit` profiles read by the byte scanner (see
-/// [`crate::Engine::dense_list_from_json`]).
-pub(crate) fn dense_list_from_json(
-    ir: &Ir,
-    keys: &KeyIndex,
-    text: &[u8],
-    limit: usize,
-) -> Option<DenseList> {
-    scan::list(ir, keys, text, limit)
-}
-
-/// An object whose only key is `field`, holding a list of at most `limit` profiles,
-/// read by the byte scanner; `None` for anything else.
-pub(crate) fn dense_batch_from_json(
-    ir: &Ir,
-    keys: &KeyIndex,
-    text: &[u8],
-    field: &str,
-    limit: usize,
-) -> Option<DenseList> {
-    scan::wrapped_list(ir, keys, text, field, limit)
 }
 
 /// Reads a JSON array of profiles straight into their dense values ([`DenseList`]: one

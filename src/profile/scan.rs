@@ -22,8 +22,8 @@ pub(crate) const MAX_DEPTH: usize = 100;
 /// The most profiles a list's values are reserved for before they are read.
 const MAX_RESERVE: usize = 16_384;
 
-use super::{fill_defaults, DenseList, KeyIndex, KeyTarget};
-use crate::check::ir::{FactType, Ir};
+use super::{DenseList, KeyIndex, KeyTarget, Reading};
+use crate::check::ir::{Fact, FactType, Ir};
 
 /// A position in the text.
 struct Cursor<'b> {
@@ -107,169 +107,121 @@ impl<'b> Cursor<'b> {
     }
 }
 
-/// The values of one profile being read.
-pub(crate) struct Scanner<'a> {
-    ir: &'a Ir,
-    keys: &'a KeyIndex,
-    values: Vec<i64>,
-    seen: Vec<bool>,
-    /// Per level, where the next key is looked for first: just after the last one
-    /// found, since profiles mostly list facts in the policy's order.
-    hints: Vec<usize>,
-}
-
-impl<'a> Scanner<'a> {
-    pub(crate) fn new(ir: &'a Ir, keys: &'a KeyIndex) -> Self {
-        Scanner {
-            ir,
-            keys,
-            values: vec![0; ir.facts.len()],
-            seen: vec![false; ir.facts.len()],
-            hints: vec![0; keys.levels.len()],
-        }
+/// An object of facts at `level`, `depth` objects deep (the cursor on its `{`).
+fn object(r: &mut Reading<'_>, c: &mut Cursor<'_>, level: usize, depth: usize) -> Option<()> {
+    if depth >= MAX_DEPTH {
+        return None;
     }
-
-    fn reset(&mut self) {
-        self.values.fill(0);
-        self.seen.fill(false);
-        self.hints.fill(0);
+    c.eat(b'{')?;
+    c.ws();
+    if c.take(b'}') {
+        return Some(());
     }
-
-    /// What `key` names at `level`, if anything.
-    fn find(&mut self, level: usize, key: &[u8]) -> Option<KeyTarget> {
-        let entries = self.keys.levels.get(level)?;
-        let hint = self
-            .hints
-            .get(level)
-            .copied()
-            .unwrap_or(0)
-            .min(entries.len());
-        let (before, after) = entries.split_at(hint);
-        let i = match after.iter().position(|(k, _)| k.as_bytes() == key) {
-            Some(i) => hint + i,
-            None => before.iter().position(|(k, _)| k.as_bytes() == key)?,
-        };
-        if let Some(h) = self.hints.get_mut(level) {
-            *h = i + 1;
+    loop {
+        let key = c.plain_str()?;
+        c.ws();
+        c.eat(b':')?;
+        c.ws();
+        match r.find(level, key)? {
+            KeyTarget::Fact(i) => {
+                let v = value(c, r.claim(i)?)?;
+                r.set(i, v);
+            }
+            KeyTarget::Group(g) => object(r, c, g, depth + 1)?,
         }
-        entries.get(i).map(|(_, t)| *t)
-    }
-
-    /// An object of facts at `level`, `depth` objects deep (the cursor on its `{`).
-    fn object(&mut self, c: &mut Cursor<'_>, level: usize, depth: usize) -> Option<()> {
-        if depth >= MAX_DEPTH {
-            return None;
-        }
-        c.eat(b'{')?;
         c.ws();
         if c.take(b'}') {
             return Some(());
         }
-        loop {
-            let key = c.plain_str()?;
-            c.ws();
-            c.eat(b':')?;
-            c.ws();
-            match self.find(level, key)? {
-                KeyTarget::Fact(i) => {
-                    let seen = self.seen.get_mut(i)?;
-                    if std::mem::replace(seen, true) {
-                        return None; // given twice
-                    }
-                    let v = self.value(c, i)?;
-                    *self.values.get_mut(i)? = v;
-                }
-                KeyTarget::Group(g) => self.object(c, g, depth + 1)?,
-            }
-            c.ws();
-            if c.take(b'}') {
-                return Some(());
-            }
-            c.eat(b',')?;
-            c.ws();
-        }
-    }
-
-    /// The value of fact `i`, validated against its type.
-    fn value(&self, c: &mut Cursor<'_>, i: usize) -> Option<i64> {
-        match &self.ir.facts.get(i)?.ty {
-            FactType::Bool => match c.peek()? {
-                b't' => c.word(b"true").map(|()| 1),
-                b'f' => c.word(b"false").map(|()| 0),
-                _ => None,
-            },
-            FactType::Int { lo, hi } => c.int().filter(|v| (*lo..=*hi).contains(v)),
-            FactType::Enum(variants) => {
-                let s = c.plain_str()?;
-                let at = variants.iter().position(|v| v.as_bytes() == s)?;
-                i64::try_from(at).ok()
-            }
-        }
-    }
-
-    /// One profile object at the cursor, defaults filled in; `None` also when a fact
-    /// without a default is missing.
-    fn profile(&mut self, c: &mut Cursor<'_>, depth: usize) -> Option<()> {
-        self.reset();
-        self.object(c, 0, depth)?;
-        fill_defaults(&mut self.values, &self.seen, &self.ir.facts)
-    }
-
-    /// A list of at most `limit` profiles at the cursor (on its `[`), `depth` containers
-    /// deep.
-    fn list(&mut self, c: &mut Cursor<'_>, limit: usize, depth: usize) -> Option<DenseList> {
-        c.eat(b'[')?;
+        c.eat(b',')?;
         c.ws();
-        let width = self.ir.facts.len();
-        let mut out = DenseList {
-            count: 0,
-            width,
-            values: Vec::new(),
-        };
+    }
+}
+
+/// A value of `fact`, validated against its type.
+fn value(c: &mut Cursor<'_>, fact: &Fact) -> Option<i64> {
+    match &fact.ty {
+        FactType::Bool => match c.peek()? {
+            b't' => c.word(b"true").map(|()| 1),
+            b'f' => c.word(b"false").map(|()| 0),
+            _ => None,
+        },
+        FactType::Int { lo, hi } => c.int().filter(|v| (*lo..=*hi).contains(v)),
+        FactType::Enum(variants) => {
+            let s = c.plain_str()?;
+            let at = variants.iter().position(|v| v.as_bytes() == s)?;
+            i64::try_from(at).ok()
+        }
+    }
+}
+
+/// One profile object at the cursor, defaults filled in; `None` also when a fact
+/// without a default is missing.
+fn profile(r: &mut Reading<'_>, c: &mut Cursor<'_>, depth: usize) -> Option<()> {
+    r.reset();
+    object(r, c, 0, depth)?;
+    r.complete().then_some(())
+}
+
+/// A list of at most `limit` profiles at the cursor (on its `[`), `depth` containers
+/// deep.
+fn profiles(
+    r: &mut Reading<'_>,
+    c: &mut Cursor<'_>,
+    limit: usize,
+    depth: usize,
+) -> Option<DenseList> {
+    c.eat(b'[')?;
+    c.ws();
+    let width = r.ir.facts.len();
+    let mut out = DenseList {
+        count: 0,
+        width,
+        values: Vec::new(),
+    };
+    if c.take(b']') {
+        return Some(out);
+    }
+    loop {
+        if out.count == limit {
+            return None;
+        }
+        profile(r, c, depth + 1)?;
+        if out.count == 0 {
+            // Sized from the first item: the text's length over the item's (at most
+            // MAX_RESERVE profiles ahead of what is read).
+            let per_item = c.at.max(1);
+            let guess = (c.text.len() / per_item).min(limit).min(MAX_RESERVE);
+            out.values.reserve(width.saturating_mul(guess));
+        }
+        out.values.extend_from_slice(&r.values);
+        out.count += 1;
+        c.ws();
         if c.take(b']') {
             return Some(out);
         }
-        loop {
-            if out.count == limit {
-                return None;
-            }
-            self.profile(c, depth + 1)?;
-            if out.count == 0 {
-                // Sized from the first item: the text's length over the item's (at
-                // most MAX_RESERVE profiles ahead of what is read).
-                let per_item = c.at.max(1);
-                let guess = (c.text.len() / per_item).min(limit).min(MAX_RESERVE);
-                out.values.reserve(width.saturating_mul(guess));
-            }
-            out.values.extend_from_slice(&self.values);
-            out.count += 1;
-            c.ws();
-            if c.take(b']') {
-                return Some(out);
-            }
-            c.eat(b',')?;
-            c.ws();
-        }
+        c.eat(b',')?;
+        c.ws();
     }
 }
 
 /// Dense values of one JSON profile (the whole text), or `None` to take another path.
 pub(crate) fn values(ir: &Ir, keys: &KeyIndex, text: &[u8]) -> Option<Vec<i64>> {
-    let mut s = Scanner::new(ir, keys);
+    let mut r = Reading::new(ir, keys);
     let mut c = Cursor::new(text);
     c.ws();
-    s.profile(&mut c, 0)?;
+    profile(&mut r, &mut c, 0)?;
     c.ws();
-    (c.at == text.len()).then_some(s.values)
+    (c.at == text.len()).then_some(r.values)
 }
 
 /// A JSON list of at most `limit` profiles (the whole text), or `None` to take another
 /// path.
 pub(crate) fn list(ir: &Ir, keys: &KeyIndex, text: &[u8], limit: usize) -> Option<DenseList> {
-    let mut s = Scanner::new(ir, keys);
+    let mut r = Reading::new(ir, keys);
     let mut c = Cursor::new(text);
     c.ws();
-    let out = s.list(&mut c, limit, 0)?;
+    let out = profiles(&mut r, &mut c, limit, 0)?;
     c.ws();
     (c.at == text.len()).then_some(out)
 }
@@ -284,7 +236,7 @@ pub(crate) fn wrapped_list(
     field: &str,
     limit: usize,
 ) -> Option<DenseList> {
-    let mut s = Scanner::new(ir, keys);
+    let mut r = Reading::new(ir, keys);
     let mut c = Cursor::new(text);
     c.ws();
     c.eat(b'{')?;
@@ -295,7 +247,7 @@ pub(crate) fn wrapped_list(
     c.ws();
     c.eat(b':')?;
     c.ws();
-    let out = s.list(&mut c, limit, 1)?;
+    let out = profiles(&mut r, &mut c, limit, 1)?;
     c.ws();
     c.eat(b'}')?;
     c.ws();
